@@ -1,0 +1,91 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./app-env";
+import { createDb } from "./db/client";
+import { ApiError } from "./lib/errors";
+import { logEvent } from "./lib/log";
+import { requireToken, requireTokenForChanges } from "./middleware/auth";
+import { requestLog } from "./middleware/request-log";
+import { auditRoutes } from "./routes/audit";
+import { jobsRoutes } from "./routes/jobs";
+import { validationHook } from "./routes/validation";
+import { bootstrapOnce } from "./scheduler/bootstrap";
+
+export const API_BASE = "/api/v1/scheduler";
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * The contract prints every path with the base written twice
+ * (/api/v1/scheduler/api/v1/scheduler/jobs). That form is served as an alias
+ * of the canonical one by routing on the path with one base removed.
+ */
+function canonicalPath(request: Request): string {
+  const path = new URL(request.url).pathname;
+  return path.startsWith(`${API_BASE}${API_BASE}/`) ? path.slice(API_BASE.length) : path;
+}
+
+const anonymous = { label: "anonymous" };
+
+/** The one app factory: middleware, routes, notFound and onError. */
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: canonicalPath });
+
+  app.use("*", requestId());
+  app.use("*", requestLog());
+  app.use("*", secureHeaders());
+  app.use(`${API_BASE}/*`, cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], exposeHeaders: ["X-Request-Id"] }));
+  app.use("*", async (c, next) => {
+    c.set("db", createDb(c.env.DB));
+    c.set("actor", { ...anonymous, requestId: c.get("requestId") });
+    await bootstrapOnce(c.env);
+    await next();
+  });
+  app.use(`${API_BASE}/audit`, requireToken());
+  app.use(`${API_BASE}/*`, requireTokenForChanges());
+  app.use(
+    `${API_BASE}/*`,
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes (16 KiB).`);
+      },
+    }),
+  );
+
+  app.route(API_BASE, jobsRoutes);
+  app.route(API_BASE, auditRoutes);
+
+  app.notFound((c) => {
+    throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId");
+    if (error instanceof ApiError) {
+      return c.json(error.body(), error.status, error.headers);
+    }
+    if (error instanceof HTTPException) {
+      // Hono's own middleware (bearer auth, validators, media-type gate): keep its status, use our shape.
+      const response = error.getResponse();
+      const code = error.status === 415 ? "unsupported_media_type" : error.status === 401 ? "unauthorized" : "bad_request";
+      const message =
+        error.status === 415
+          ? "The body must be JSON, sent with Content-Type: application/json."
+          : /malformed json/i.test(error.message)
+            ? "The body is not valid JSON."
+            : error.message || "Bad request.";
+      const headers: Record<string, string> = {};
+      const challenge = response.headers.get("WWW-Authenticate");
+      if (challenge) headers["WWW-Authenticate"] = challenge;
+      return c.json(new ApiError(error.status as 400, code, message).body(), error.status as 400, headers);
+    }
+    logEvent("http.error", { request_id: requestId, method: c.req.method, path: c.req.path, error: String(error), stack: (error as Error)?.stack }, "error");
+    return c.json(new ApiError(500, "internal_error", "Something went wrong on our side; the request id identifies it in the logs.").body(requestId), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,20 @@
+/** run_id is "run-" and the run's sequence number, at least four digits ("run-0094"). */
+export function formatRunId(seq: number): string {
+  return `run-${String(seq).padStart(4, "0")}`;
+}
+
+/** The sequence number in a run_id, or null if it is not one. */
+export function parseRunId(runId: string): number | null {
+  const match = /^run-(\d{1,15})$/.exec(runId);
+  return match ? Number(match[1]) : null;
+}
+
+/** ISO-8601 UTC with a Z, to the second, as the contract prints times. */
+export function iso(date: Date | number): string {
+  return new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** ISO-8601 UTC with milliseconds, for start and end times of runs. */
+export function isoMs(date: Date | number): string {
+  return new Date(date).toISOString();
+}

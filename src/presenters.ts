@@ -1,0 +1,65 @@
+import type { JobRow, RunRow } from "./db/schema";
+import { formatRunId, iso } from "./lib/ids";
+
+/** D1 rows to the contract's JSON: snake_case fields, times to the second with a Z. */
+
+const isoOrNull = (value: string | null) => (value === null ? null : iso(new Date(value)));
+
+export function jobSummary(row: JobRow) {
+  return {
+    job_name: row.jobName,
+    cron_expression: row.cronExpression,
+    timezone: row.timezone,
+    is_active: row.isActive,
+    last_run_at: isoOrNull(row.lastRunAt),
+    last_run_status: row.lastRunStatus as "running" | "success" | "failed" | null,
+    next_run_at: isoOrNull(row.nextRunAt),
+  };
+}
+
+export function jobDetail(row: JobRow, upcoming: Date[]) {
+  return {
+    ...jobSummary(row),
+    handler: row.handler,
+    overlap_policy: row.overlapPolicy,
+    misfire_policy: row.misfirePolicy,
+    catchup_window_seconds: row.catchupWindowSeconds,
+    max_retries: row.maxRetries,
+    timeout_seconds: row.timeoutSeconds,
+    created_at: iso(new Date(row.createdAt)),
+    updated_at: iso(new Date(row.updatedAt)),
+    upcoming_runs: upcoming.map((d) => iso(d)),
+  };
+}
+
+export function run(row: RunRow) {
+  return {
+    run_id: formatRunId(row.seq),
+    status: row.status,
+    scheduled_for: isoOrNull(row.scheduledFor),
+    catch_up: row.catchUp,
+    triggered_by: row.triggeredBy,
+    dry_run: row.dryRun,
+    attempts: row.attempts,
+    started_at: iso(new Date(row.startedAt)),
+    completed_at: isoOrNull(row.completedAt),
+    duration_ms: row.durationMs,
+    result_summary: row.resultSummary ?? null,
+    ...(row.error === null ? {} : { error: row.error }),
+  };
+}
+
+export function lastResult(row: RunRow) {
+  return {
+    job_name: row.jobName,
+    run_id: formatRunId(row.seq),
+    started_at: iso(new Date(row.startedAt)),
+    completed_at: isoOrNull(row.completedAt),
+    status: row.status as "running" | "success" | "failed",
+    result_summary: row.resultSummary ?? null,
+    ...(row.error === null ? {} : { error: row.error }),
+    ...(row.dryRun ? { dry_run: true as const } : {}),
+    triggered_by: row.triggeredBy,
+    attempts: row.attempts,
+  };
+}

@@ -1,0 +1,125 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../app-env";
+import * as jobs from "../services/jobs-service";
+import {
+  CreateJobBody,
+  DeletedSchema,
+  ErrorSchema,
+  JobDetailSchema,
+  JobListSchema,
+  JobParams,
+  LastResultSchema,
+  ListJobsQuery,
+  PatchJobBody,
+  RegisteredJobSchema,
+  RunsPageSchema,
+  RunsQuery,
+  TriggerBody,
+  TriggerResponseSchema,
+} from "./schemas";
+import { validationHook } from "./validation";
+
+const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+const errors = (...codes: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 422)[]) =>
+  Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)]));
+const secured = [{ bearerAuth: [] }];
+
+/** The job resource: one sub-app, mounted at /api/v1/scheduler. */
+export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/jobs",
+      summary: "List all registered scheduler jobs",
+      request: { query: ListJobsQuery },
+      responses: { 200: json(JobListSchema, "A page of jobs, ordered by job_name"), ...errors(400) },
+    }),
+    async (c) => {
+      const { page, limit } = c.req.valid("query");
+      return c.json(await jobs.listJobs(c.var.db, page, limit), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/jobs",
+      summary: "Register a new scheduler job",
+      security: secured,
+      request: { body: { content: { "application/json": { schema: CreateJobBody } }, required: true } },
+      responses: { 201: json(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 409, 413, 415, 422) },
+    }),
+    async (c) => c.json(await jobs.registerJob(c.env, c.var.db, c.req.valid("json"), c.var.actor), 201),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/jobs/{jobName}",
+      summary: "Get one job with its policies and next five run instants",
+      request: { params: JobParams },
+      responses: { 200: json(JobDetailSchema, "The job"), ...errors(400, 404) },
+    }),
+    async (c) => c.json(await jobs.getJob(c.var.db, c.req.valid("param").jobName), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/jobs/{jobName}",
+      summary: "Update a job: schedule, handler, policies; pause (is_active false) or resume",
+      security: secured,
+      request: { params: JobParams, body: { content: { "application/json": { schema: PatchJobBody } }, required: true } },
+      responses: { 200: json(JobDetailSchema, "The updated job"), ...errors(400, 401, 404, 413, 415, 422) },
+    }),
+    async (c) => {
+      const { job_name: _ignored, ...patch } = c.req.valid("json");
+      return c.json(await jobs.updateJob(c.env, c.var.db, c.req.valid("param").jobName, patch, c.var.actor), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/jobs/{jobName}",
+      summary: "Cancel and deregister a scheduler job (its run history stays)",
+      security: secured,
+      request: { params: JobParams },
+      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 404) },
+    }),
+    async (c) => c.json(await jobs.deleteJob(c.env, c.var.db, c.req.valid("param").jobName, c.var.actor), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/jobs/{jobName}/trigger",
+      summary: "Manually trigger a registered job immediately",
+      security: secured,
+      request: {
+        params: JobParams,
+        body: { content: { "application/json": { schema: TriggerBody } }, required: false },
+      },
+      responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 404, 409, 413, 415) },
+    }),
+    async (c) =>
+      c.json(await jobs.triggerJob(c.env, c.var.db, c.req.valid("param").jobName, TriggerBody.parse(c.req.valid("json")), c.var.actor), 202),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/jobs/{jobName}/last-result",
+      summary: "Get the result of the most recent execution of a job",
+      request: { params: JobParams },
+      responses: { 200: json(LastResultSchema, "The newest run, scheduled or manual"), ...errors(400, 404) },
+    }),
+    async (c) => c.json(await jobs.getLastResult(c.var.db, c.req.valid("param").jobName), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/jobs/{jobName}/runs",
+      summary: "Run history, newest first, with cursor paging",
+      request: { params: JobParams, query: RunsQuery },
+      responses: { 200: json(RunsPageSchema, "A page of runs"), ...errors(400, 404) },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      return c.json(await jobs.listJobRuns(c.var.db, c.req.valid("param").jobName, limit, cursor), 200);
+    },
+  );

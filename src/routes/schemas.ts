@@ -1,0 +1,249 @@
+import { z } from "@hono/zod-openapi";
+
+/**
+ * Every input and output of the API, declared once: validation and the
+ * OpenAPI document both come from these.
+ */
+
+const JOB_NAME_RULE = "1-64 characters: lower-case letters, digits and '-', starting and ending with a letter or digit";
+
+export const JobNameSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { message: `job_name must be ${JOB_NAME_RULE}` })
+  .openapi({ example: "certification-expiry-nightly", description: JOB_NAME_RULE });
+
+const IsoTime = z.string().openapi({ example: "2026-03-26T02:00:00Z", description: "ISO-8601 UTC" });
+const OverlapPolicy = z.enum(["skip", "allow"]).openapi({
+  description: 'While a run is in progress: "skip" records a scheduled instant as skipped and refuses a manual trigger (409); "allow" lets runs overlap.',
+});
+const MisfirePolicy = z.enum(["run_once", "skip"]).openapi({
+  description: 'Instants missed while the service was down: "run_once" runs once for the latest of them (within catchup_window_seconds); "skip" runs none.',
+});
+
+const policyFields = {
+  timezone: z.string().min(1).max(64).openapi({ example: "UTC", description: "IANA time zone the cron expression is evaluated in" }),
+  overlap_policy: OverlapPolicy,
+  misfire_policy: MisfirePolicy,
+  catchup_window_seconds: z.number().int().min(0).max(31_536_000),
+  max_retries: z.number().int().min(0).max(10),
+  timeout_seconds: z.number().int().min(1).max(86_400),
+};
+
+export const CreateJobBody = z
+  .strictObject({
+    job_name: JobNameSchema,
+    cron_expression: z.string().min(1).max(100).openapi({ example: "0 8 * * 1" }),
+    handler: z.string().min(1).max(64).openapi({ example: "generateWeeklyExpiryReport" }),
+    is_active: z.boolean().default(true),
+    timezone: policyFields.timezone.default("UTC"),
+    overlap_policy: OverlapPolicy.default("skip"),
+    misfire_policy: MisfirePolicy.default("run_once"),
+    catchup_window_seconds: policyFields.catchup_window_seconds.default(86_400),
+    max_retries: policyFields.max_retries.default(0),
+    timeout_seconds: policyFields.timeout_seconds.default(300),
+  })
+  .openapi("RegisterJobRequest", {
+    example: {
+      job_name: "weekly-expiry-summary-report",
+      cron_expression: "0 8 * * 1",
+      handler: "generateWeeklyExpiryReport",
+      is_active: true,
+    } as never,
+  });
+export type CreateJobInput = z.infer<typeof CreateJobBody>;
+
+const patchFields = {
+  cron_expression: z.string().min(1).max(100),
+  handler: z.string().min(1).max(64),
+  is_active: z.boolean(),
+  ...policyFields,
+};
+const PATCHABLE = Object.keys(patchFields).join(", ");
+
+export const PatchJobBody = z
+  .strictObject({
+    ...Object.fromEntries(Object.entries(patchFields).map(([k, v]) => [k, v.optional()])),
+    job_name: z.unknown().optional().openapi({ description: "Refused: a job's name cannot be changed." }),
+  } as { [K in keyof typeof patchFields]: z.ZodOptional<(typeof patchFields)[K]> } & { job_name: z.ZodOptional<z.ZodUnknown> })
+  .superRefine((body, ctx) => {
+    if (body.job_name !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["job_name"], message: "job_name cannot be changed; delete the job and register it under the new name" });
+    } else if (Object.values(body).every((v) => v === undefined)) {
+      ctx.addIssue({ code: "custom", path: [], message: `the patch is empty: give at least one of ${PATCHABLE}` });
+    }
+  })
+  .openapi("UpdateJobRequest", { example: { is_active: false } as never });
+export type PatchJobInput = Omit<z.infer<typeof PatchJobBody>, "job_name">;
+
+export const TriggerBody = z
+  .strictObject({
+    triggered_by: z.string().min(1).max(128).optional().openapi({ example: "coordinator-007" }),
+    dry_run: z.boolean().default(false),
+  })
+  .openapi("TriggerRequest", { example: { triggered_by: "coordinator-007", dry_run: false } as never });
+export type TriggerInput = z.infer<typeof TriggerBody>;
+
+/** A positive integer from the query string: digits only, no silent clamping. */
+const positiveInt = (name: string, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,9}$/, { message: `${name} must be a whole number from 1 to ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { message: `${name} must be at least 1` }).max(max, { message: `${name} must be at most ${max}` }));
+
+export const ListJobsQuery = z.strictObject({
+  page: positiveInt("page", 1_000_000).optional().default(1).openapi({ type: "integer", example: 1 }),
+  limit: positiveInt("limit", 100).optional().default(20).openapi({ type: "integer", example: 20 }),
+});
+
+export const RunsQuery = z.strictObject({
+  limit: positiveInt("limit", 100).optional().default(20).openapi({ type: "integer", example: 20 }),
+  cursor: z
+    .string()
+    .regex(/^run-[0-9]{4,15}$/, { message: "cursor must be a run_id such as run-0094 (the next_cursor of the previous page)" })
+    .optional(),
+});
+
+export const JobParams = z.strictObject({
+  jobName: JobNameSchema.openapi({ param: { name: "jobName", in: "path" } }),
+});
+
+// ---- responses ----
+
+export const JobSummarySchema = z
+  .object({
+    job_name: z.string(),
+    cron_expression: z.string(),
+    timezone: z.string(),
+    is_active: z.boolean(),
+    last_run_at: IsoTime.nullable(),
+    last_run_status: z.enum(["running", "success", "failed"]).nullable(),
+    next_run_at: IsoTime.nullable(),
+  })
+  .openapi("JobSummary");
+
+export const JobListSchema = z
+  .object({
+    data: z.array(JobSummarySchema),
+    pagination: z.object({ page: z.number().int(), limit: z.number().int(), total: z.number().int() }),
+  })
+  .openapi("JobList", {
+    example: {
+      data: [
+        {
+          job_name: "certification-expiry-nightly",
+          cron_expression: "0 2 * * *",
+          timezone: "UTC",
+          is_active: true,
+          last_run_at: "2026-03-26T02:00:00Z",
+          last_run_status: "success",
+          next_run_at: "2026-03-27T02:00:00Z",
+        },
+      ],
+      pagination: { page: 1, limit: 20, total: 4 },
+    },
+  });
+
+export const JobDetailSchema = JobSummarySchema.extend({
+  handler: z.string(),
+  overlap_policy: OverlapPolicy,
+  misfire_policy: MisfirePolicy,
+  catchup_window_seconds: z.number().int(),
+  max_retries: z.number().int(),
+  timeout_seconds: z.number().int(),
+  created_at: IsoTime,
+  updated_at: IsoTime,
+  upcoming_runs: z.array(IsoTime),
+}).openapi("JobDetail");
+
+export const RegisteredJobSchema = z
+  .object({
+    job_name: z.string(),
+    cron_expression: z.string(),
+    timezone: z.string(),
+    is_active: z.boolean(),
+    created_at: IsoTime,
+    next_run_at: IsoTime.nullable(),
+  })
+  .openapi("RegisteredJob", {
+    example: {
+      job_name: "weekly-expiry-summary-report",
+      cron_expression: "0 8 * * 1",
+      timezone: "UTC",
+      is_active: true,
+      created_at: "2026-03-26T09:00:00Z",
+      next_run_at: "2026-03-30T08:00:00Z",
+    },
+  });
+
+export const TriggerResponseSchema = z
+  .object({
+    job_name: z.string(),
+    triggered_at: IsoTime,
+    run_id: z.string(),
+    status: z.literal("running"),
+    dry_run: z.boolean(),
+  })
+  .openapi("TriggeredRun", {
+    example: { job_name: "certification-expiry-nightly", triggered_at: "2026-03-26T10:15:00Z", run_id: "run-0094", status: "running", dry_run: false },
+  });
+
+export const RunSchema = z
+  .object({
+    run_id: z.string(),
+    status: z.enum(["running", "success", "failed", "skipped"]),
+    scheduled_for: IsoTime.nullable(),
+    catch_up: z.boolean(),
+    triggered_by: z.string(),
+    dry_run: z.boolean(),
+    attempts: z.number().int(),
+    started_at: IsoTime,
+    completed_at: IsoTime.nullable(),
+    duration_ms: z.number().int().nullable(),
+    result_summary: z.record(z.string(), z.unknown()).nullable(),
+    error: z.string().optional(),
+  })
+  .openapi("Run");
+
+export const RunsPageSchema = z.object({ data: z.array(RunSchema), next_cursor: z.string().nullable() }).openapi("RunsPage");
+
+export const LastResultSchema = z
+  .object({
+    job_name: z.string(),
+    run_id: z.string(),
+    started_at: IsoTime,
+    completed_at: IsoTime.nullable(),
+    status: z.enum(["running", "success", "failed"]),
+    result_summary: z.record(z.string(), z.unknown()).nullable(),
+    error: z.string().optional(),
+    dry_run: z.literal(true).optional(),
+    triggered_by: z.string(),
+    attempts: z.number().int(),
+  })
+  .openapi("LastResult", {
+    example: {
+      job_name: "certification-expiry-nightly",
+      run_id: "run-0093",
+      started_at: "2026-03-26T02:00:00Z",
+      completed_at: "2026-03-26T02:00:01Z",
+      status: "success",
+      result_summary: { mentors_checked: 87, expired_found: 2, auto_paused: 2, reminders_sent: 5, errors: 0 },
+      triggered_by: "scheduler",
+      attempts: 1,
+    },
+  });
+
+export const DeletedSchema = z
+  .object({ deleted: z.literal(true), job_name: z.string(), cancelled_at: IsoTime })
+  .openapi("DeletedJob", { example: { deleted: true, job_name: "weekly-expiry-summary-report", cancelled_at: "2026-03-26T11:00:00Z" } });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+      request_id: z.string().optional(),
+    }),
+  })
+  .openapi("Error", { example: { error: { code: "job_not_found", message: 'No job named "nightly" is registered.' } } });

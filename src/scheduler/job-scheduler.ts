@@ -1,0 +1,241 @@
+import { DurableObject } from "cloudflare:workers";
+import { nextRunAfter } from "../cron/schedule";
+import { createDb, type Db } from "../db/client";
+import type { Env } from "../env";
+import { clock } from "../lib/clock";
+import { formatRunId, isoMs } from "../lib/ids";
+import { logEvent } from "../lib/log";
+import { setNextRunAt } from "../repositories/jobs-repo";
+import { admitManualRun, admitScheduledRun, recordSkippedRun } from "../repositories/runs-repo";
+import { ON_TIME_GRACE_MS, planDue } from "./due-plan";
+import { sameSchedule, type JobConfig } from "./job-config";
+import { RunExecutor, type RunningEntry } from "./run-executor";
+
+export type TriggerOutcome =
+  | { accepted: true; runId: string; triggeredAt: string }
+  | { accepted: false; reason: "overlap"; runningRunId: string }
+  | { accepted: false; reason: "gone" };
+
+export interface SchedulerState {
+  config: JobConfig | null;
+  nextRunAt: string | null;
+  alarmAt: string | null;
+  running: RunningEntry[];
+}
+
+const CONFIG = "config";
+const NEXT = "next";
+
+/**
+ * One object per job (addressed by job name). It owns the job's timing: the
+ * stored next fire time, the alarm, and the runs in progress. Every decision
+ * is made from stored state, never from memory, so a restart changes nothing.
+ */
+export class JobScheduler extends DurableObject<Env> {
+  private readonly db: Db;
+  private readonly runs: RunExecutor;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = createDb(env.DB);
+    this.runs = new RunExecutor(ctx, this.db, () => this.rearm());
+  }
+
+  /**
+   * Admission (overlap check, run insert, next fire time) is serialised: a D1
+   * await would otherwise let a second trigger in between check and insert.
+   * Runs themselves execute outside the lock.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(fn);
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  private get config(): JobConfig | null {
+    return this.ctx.storage.kv.get<JobConfig>(CONFIG) ?? null;
+  }
+
+  private get next(): number | null {
+    return this.ctx.storage.kv.get<number>(NEXT) ?? null;
+  }
+
+  private setNext(next: Date | null): void {
+    this.ctx.storage.kv.put(NEXT, next ? next.getTime() : null);
+  }
+
+  /** Stores the job's schedule and arms the alarm for `nextRunAt` (null: not scheduled). */
+  configure(config: JobConfig, nextRunAt: string | null): Promise<void> {
+    return this.exclusive(async () => {
+      this.ctx.storage.kv.put(CONFIG, config);
+      this.setNext(config.isActive && nextRunAt ? new Date(nextRunAt) : null);
+      await this.rearm();
+    });
+  }
+
+  /** Forgets the job (deregistered). Runs in progress finish and are recorded; nothing re-arms it. */
+  remove(): Promise<void> {
+    return this.exclusive(async () => {
+      this.ctx.storage.kv.delete(CONFIG);
+      this.ctx.storage.kv.delete(NEXT);
+      await this.rearm();
+    });
+  }
+
+  /** A manual run, now, through the same admission and execution as a scheduled one. */
+  trigger(config: JobConfig, request: { triggeredBy: string; dryRun: boolean }): Promise<TriggerOutcome> {
+    return this.exclusive(async () => {
+      const now = clock.now();
+      await this.runs.reapExpired(now);
+      const running = this.runs.list();
+      if (config.overlapPolicy === "skip" && running.length > 0) {
+        return { accepted: false, reason: "overlap", runningRunId: running[0]!.runId } as const;
+      }
+      const startedAt = isoMs(now);
+      const seq = await admitManualRun(this.db, {
+        jobId: config.jobId,
+        jobName: config.jobName,
+        triggeredBy: request.triggeredBy,
+        dryRun: request.dryRun,
+        startedAt,
+      });
+      if (seq === null) return { accepted: false, reason: "gone" } as const;
+      this.runs.start(config, { seq, startedAt: now, scheduledFor: null, ...request });
+      await this.rearm();
+      return { accepted: true, runId: formatRunId(seq), triggeredAt: startedAt } as const;
+    });
+  }
+
+  override alarm(): Promise<void> {
+    return this.exclusive(() => this.onAlarm(clock.now()));
+  }
+
+  private async onAlarm(now: Date): Promise<void> {
+    await this.runs.reapExpired(now);
+    this.runs.resumeDueRetries(now);
+    const config = this.config;
+    const next = this.next;
+    if (config?.isActive && next !== null && next <= now.getTime()) {
+      await this.fire(config, new Date(next), now);
+    }
+    await this.rearm();
+  }
+
+  /** The stored next instant has come: run it, catch up, or skip it, by policy. */
+  private async fire(config: JobConfig, due: Date, now: Date): Promise<void> {
+    const plan = planDue(config, due, now);
+    const nextRunAt = plan.next ? isoMs(plan.next) : null;
+    const running = this.runs.list();
+    let jobActive = true;
+    if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
+      const reason = `previous run ${running[0]!.runId} was still running (overlap_policy is "skip")`;
+      ({ jobActive } = await this.skip(config, plan.run.scheduledFor, now, reason, nextRunAt));
+    } else if (plan.run) {
+      const admission = await admitScheduledRun(this.db, {
+        jobId: config.jobId,
+        jobName: config.jobName,
+        scheduledFor: isoMs(plan.run.scheduledFor),
+        catchUp: plan.run.catchUp,
+        startedAt: isoMs(now),
+        nextRunAt,
+      });
+      jobActive = admission.jobActive;
+      // No seq: this instant already has its run (a repeated alarm); never run it twice.
+      if (admission.seq !== null) {
+        this.runs.start(config, {
+          seq: admission.seq,
+          startedAt: now,
+          scheduledFor: plan.run.scheduledFor,
+          triggeredBy: "scheduler",
+          dryRun: false,
+        });
+      }
+      if (plan.missed > 0) {
+        logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.run.catchUp });
+      }
+    } else if (plan.skipped) {
+      ({ jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt));
+    } else {
+      await setNextRunAt(this.db, config.jobId, nextRunAt);
+    }
+    if (!jobActive) {
+      // D1 no longer has this registration active: the schedule here is stale.
+      logEvent("job.repair", { job_name: config.jobName, action: "disarmed_stale_schedule" }, "warn");
+      this.ctx.storage.kv.delete(CONFIG);
+      this.setNext(null);
+      return;
+    }
+    this.setNext(plan.next);
+  }
+
+  private skip(config: JobConfig, scheduledFor: Date, now: Date, reason: string, nextRunAt: string | null) {
+    logEvent("run.skipped", { job_name: config.jobName, scheduled_for: isoMs(scheduledFor), reason });
+    return recordSkippedRun(this.db, {
+      jobId: config.jobId,
+      jobName: config.jobName,
+      scheduledFor: isoMs(scheduledFor),
+      at: isoMs(now),
+      reason,
+      nextRunAt,
+    });
+  }
+
+  /** The alarm is the earliest of: next instant, a run's deadline, a retry. */
+  // Computed and set in one synchronous step: storage calls are applied in the
+  // order they are made, so a concurrent rearm can never leave a stale alarm.
+  private rearm(): Promise<void> {
+    const config = this.config;
+    const times = this.runs.wakeTimes();
+    const next = this.next;
+    if (config?.isActive && next !== null) times.push(next);
+    return times.length === 0 ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(Math.min(...times));
+  }
+
+  /** What this object holds, for the supervisor, health checks and tests. */
+  async inspect(): Promise<SchedulerState> {
+    const alarm = await this.ctx.storage.getAlarm();
+    const next = this.next;
+    return {
+      config: this.config,
+      nextRunAt: next === null ? null : isoMs(next),
+      alarmAt: alarm === null ? null : isoMs(alarm),
+      running: this.runs.list(),
+    };
+  }
+
+  /**
+   * Makes this object agree with D1 (`desired`, null if the job is gone or
+   * inactive there). Returns what it repaired, for the supervisor's log.
+   */
+  repair(desired: JobConfig | null): Promise<string[]> {
+    return this.exclusive(async () => {
+      const now = clock.now();
+      const repairs: string[] = [];
+      const current = this.config;
+      if (!desired) {
+        if (current?.isActive || this.next !== null) {
+          this.ctx.storage.kv.delete(CONFIG);
+          this.setNext(null);
+          repairs.push("disarmed: job is deleted or paused in D1");
+        }
+      } else if (!current || !sameSchedule(current, desired) || this.next === null) {
+        const next = nextRunAfter(desired.cronExpression, desired.timezone, now);
+        this.ctx.storage.kv.put(CONFIG, desired);
+        this.setNext(next);
+        await setNextRunAt(this.db, desired.jobId, next ? isoMs(next) : null);
+        repairs.push(current ? "rescheduled: schedule differed from D1" : "armed: job had no schedule");
+      } else {
+        const alarm = await this.ctx.storage.getAlarm();
+        if (this.next < now.getTime() - ON_TIME_GRACE_MS || alarm === null || alarm > this.next) {
+          // Fire now; the alarm applies the misfire policy to what was missed.
+          await this.ctx.storage.setAlarm(now.getTime());
+          repairs.push("re-armed: alarm was missing or overdue");
+          return repairs;
+        }
+      }
+      await this.rearm();
+      return repairs;
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import { DurableObject } from "cloudflare:workers";
+import { createDb, type Db } from "../db/client";
+import type { Env } from "../env";
+import { clock } from "../lib/clock";
+import { isoMs } from "../lib/ids";
+import { logEvent } from "../lib/log";
+import { listJobsAfter, listUnarmedOrOverdue } from "../repositories/jobs-repo";
+import { pruneRuns } from "../repositories/runs-repo";
+import { ON_TIME_GRACE_MS } from "./due-plan";
+import { configFromRow } from "./job-config";
+
+/** How often the supervisor's own alarm runs a pass. */
+export const PASS_INTERVAL_MS = 60_000;
+/** Jobs whose object is inspected in full per pass (a rolling window over all jobs). */
+export const INSPECT_PER_PASS = 100;
+/** Run history kept per job; older finished runs are pruned. */
+export const RUNS_KEPT_PER_JOB = 100;
+const OVERDUE_SCAN_LIMIT = 500;
+
+export interface PassReport {
+  at: string;
+  repaired: { job_name: string; repairs: string[] }[];
+  inspected: number;
+  pruned_runs: number;
+}
+
+/**
+ * Self-repair. One object, woken by its own alarm (which works under
+ * `wrangler dev`) with the Worker's Cron Trigger as a backstop in production.
+ * Each pass makes every job's object agree with D1:
+ * - active jobs never armed, or overdue, are re-armed (cheap: one indexed query);
+ * - a rolling window of jobs is inspected in full (a missing alarm, a schedule
+ *   that differs, an alarm left for a paused job);
+ * and it prunes run history beyond the retention limit for those jobs.
+ * Objects of deleted jobs disarm themselves when their alarm next fires,
+ * because D1 no longer has them active (see JobScheduler.fire).
+ */
+export class Supervisor extends DurableObject<Env> {
+  private readonly db: Db;
+  private running: Promise<PassReport> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = createDb(env.DB);
+  }
+
+  /** Makes sure passes are scheduled; runs the first one now if there has never been one. */
+  async ensureStarted(): Promise<void> {
+    if (this.ctx.storage.kv.get("last_pass") === undefined) await this.runPass();
+    else if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PASS_INTERVAL_MS);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.runPass();
+  }
+
+  /** One pass; concurrent callers share it. */
+  runPass(): Promise<PassReport> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  lastPass(): PassReport | null {
+    return this.ctx.storage.kv.get<PassReport>("last_pass") ?? null;
+  }
+
+  private async pass(): Promise<PassReport> {
+    const now = clock.now();
+    const report: PassReport = { at: isoMs(now), repaired: [], inspected: 0, pruned_runs: 0 };
+    try {
+      const overdueBefore = isoMs(now.getTime() - ON_TIME_GRACE_MS);
+      const urgent = await listUnarmedOrOverdue(this.db, overdueBefore, OVERDUE_SCAN_LIMIT);
+      const cursor = this.ctx.storage.kv.get<string>("cursor") ?? "";
+      const window = await listJobsAfter(this.db, cursor, INSPECT_PER_PASS);
+      this.ctx.storage.kv.put("cursor", window.length < INSPECT_PER_PASS ? "" : window[window.length - 1]!.jobName);
+
+      const rows = new Map([...urgent, ...window].map((row) => [row.jobName, row]));
+      for (const row of rows.values()) {
+        const stub = this.env.JOB_SCHEDULER.getByName(row.jobName);
+        const repairs = await stub.repair(row.isActive ? configFromRow(row) : null);
+        report.inspected++;
+        if (repairs.length > 0) {
+          report.repaired.push({ job_name: row.jobName, repairs });
+          logEvent("job.repair", { job_name: row.jobName, repairs }, "warn");
+        }
+      }
+      for (const row of window) report.pruned_runs += await pruneRuns(this.db, row.jobId, RUNS_KEPT_PER_JOB);
+    } finally {
+      this.ctx.storage.kv.put("last_pass", report);
+      await this.ctx.storage.setAlarm(Date.now() + PASS_INTERVAL_MS);
+    }
+    logEvent("supervisor.pass", { inspected: report.inspected, repaired: report.repaired.length, pruned_runs: report.pruned_runs });
+    return report;
+  }
+}
