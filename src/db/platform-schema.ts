@@ -1,0 +1,84 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex, unique } from "drizzle-orm/sqlite-core";
+
+/**
+ * The mentoring platform's tables the built-in handlers act on.
+ * Mirrors migrations/0002_platform.sql exactly; the migration is the source of truth.
+ * Times are ISO-8601 UTC strings with a Z.
+ */
+export const mentors = sqliteTable(
+  "mentors",
+  {
+    mentorId: text("mentor_id").primaryKey(),
+    name: text("name").notNull(),
+    email: text("email").notNull(),
+    status: text("status", { enum: ["active", "paused"] }).notNull().default("active"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("mentors_status").on(t.status)],
+);
+
+export const certifications = sqliteTable(
+  "certifications",
+  {
+    certificationId: text("certification_id").primaryKey(),
+    mentorId: text("mentor_id")
+      .notNull()
+      .references(() => mentors.mentorId),
+    name: text("name").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [index("certifications_mentor").on(t.mentorId), index("certifications_expiry").on(t.expiresAt)],
+);
+
+export const pauses = sqliteTable(
+  "pauses",
+  {
+    pauseId: integer("pause_id").primaryKey({ autoIncrement: true }),
+    mentorId: text("mentor_id")
+      .notNull()
+      .references(() => mentors.mentorId),
+    /** e.g. certification_expired, vacation */
+    reason: text("reason").notNull(),
+    pausedAt: text("paused_at").notNull(),
+    /** NULL: lifted by hand only. */
+    autoLiftAt: text("auto_lift_at"),
+    liftedAt: text("lifted_at"),
+    createdByRun: text("created_by_run"),
+  },
+  (t) => [
+    // One open pause per mentor and reason: pausing again changes nothing.
+    uniqueIndex("pauses_open").on(t.mentorId, t.reason).where(sql`lifted_at IS NULL`),
+    index("pauses_due").on(t.autoLiftAt).where(sql`lifted_at IS NULL`),
+  ],
+);
+
+export const notificationOutbox = sqliteTable("notification_outbox", {
+  notificationId: integer("notification_id").primaryKey({ autoIncrement: true }),
+  /** e.g. cert-expiry-reminder:<certification_id>:<window_days> */
+  dedupeKey: text("dedupe_key").notNull().unique(),
+  mentorId: text("mentor_id").notNull(),
+  kind: text("kind").notNull(),
+  payload: text("payload", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  createdAt: text("created_at").notNull(),
+  createdByRun: text("created_by_run"),
+  sentAt: text("sent_at"),
+});
+
+export const reports = sqliteTable(
+  "reports",
+  {
+    reportId: integer("report_id").primaryKey({ autoIncrement: true }),
+    kind: text("kind").notNull(),
+    runId: text("run_id").notNull(),
+    generatedAt: text("generated_at").notNull(),
+    body: text("body", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  },
+  (t) => [unique().on(t.kind, t.runId)],
+);
+
+export type MentorRow = typeof mentors.$inferSelect;
+export type CertificationRow = typeof certifications.$inferSelect;
+export type PauseRow = typeof pauses.$inferSelect;
+export type NotificationRow = typeof notificationOutbox.$inferSelect;
+export type ReportRow = typeof reports.$inferSelect;
