@@ -1,0 +1,67 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { vi } from "vitest";
+import type { RunningEntry } from "../../src/scheduler/run-executor";
+import { call } from "./api";
+
+export const MINUTE = 60_000;
+export const minuteFloor = (t: number) => Math.floor(t / MINUTE) * MINUTE;
+
+export const schedulerOf = (jobName: string) => env.JOB_SCHEDULER.getByName(jobName);
+
+/** What the job's object holds: config, next instant, alarm, runs in progress. */
+export const inspect = (jobName: string) => schedulerOf(jobName).inspect();
+
+/** Moves the object's stored next instant (back-dating makes it due). */
+export async function setNext(jobName: string, at: number): Promise<void> {
+  await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
+    state.storage.kv.put("next", at);
+  });
+}
+
+/** Rewrites the stored runs in progress (back-date a deadline or a retry). */
+export async function editRunning(jobName: string, edit: (entry: RunningEntry) => RunningEntry): Promise<void> {
+  await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
+    for (const [key, entry] of state.storage.kv.list<RunningEntry>({ prefix: "run:" })) state.storage.kv.put(key, edit(entry));
+  });
+}
+
+/** Runs the object's alarm now, as the platform would when it is due. */
+export const fireAlarm = (jobName: string) => runDurableObjectAlarm(schedulerOf(jobName));
+
+export interface RunRecord {
+  seq: number;
+  status: string;
+  scheduled_for: string | null;
+  catch_up: number;
+  triggered_by: string;
+  dry_run: number;
+  attempts: number;
+  error: string | null;
+  result_summary: string | null;
+}
+
+/** Every run recorded for a job name, oldest first, straight from D1. */
+export async function runsOf(jobName: string): Promise<RunRecord[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM runs WHERE job_name = ? ORDER BY seq").bind(jobName).all<RunRecord>();
+  return results;
+}
+
+export async function jobRow(jobName: string) {
+  return env.DB.prepare("SELECT * FROM jobs WHERE job_name = ?").bind(jobName).first<Record<string, unknown>>();
+}
+
+/** Waits (bounded) until no run of the job is in progress, then returns the runs. */
+export async function settled(jobName: string): Promise<RunRecord[]> {
+  await vi.waitFor(
+    async () => {
+      const runs = await runsOf(jobName);
+      if (runs.some((r) => r.status === "running")) throw new Error("still running");
+    },
+    { timeout: 5_000, interval: 10 },
+  );
+  return runsOf(jobName);
+}
+
+export async function lastResult(jobName: string) {
+  return call("GET", `/jobs/${jobName}/last-result`);
+}
