@@ -1,0 +1,210 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { call, registerJob, uniqueName } from "./helpers/api";
+import { clock } from "../src/lib/clock";
+import { advanceClock, freezeClock, setClock } from "./helpers/clock";
+import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
+import { calls, failNext } from "./helpers/test-handlers";
+
+// Real alarms keep firing while tests run; a frozen clock makes them see
+// nothing due, so only the instants a test makes due are run.
+beforeEach(() => freezeClock());
+const clockNow = () => clock.now().getTime();
+
+/** A cron whose only instant each hour is ~30 minutes away from now, so nothing is ever "on time". */
+function cronHalfAnHourAway(): string {
+  const minute = (clock.now().getUTCMinutes() + 30) % 60;
+  return `${minute} * * * *`;
+}
+
+describe("the alarm runs the job", () => {
+  it("runs a due instant, records it, and moves next_run_at and the alarm one minute on", async () => {
+    const name = uniqueName("alarm");
+    expect((await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" })).status).toBe(201);
+    const due = minuteFloor(clockNow());
+    await setNext(name, due);
+
+    expect(await fireAlarm(name)).toBe(true);
+    const runs = await settled(name);
+
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", scheduled_for: new Date(due).toISOString(), triggered_by: "scheduler", catch_up: 0 });
+    const job = await jobRow(name);
+    expect(job?.last_run_status).toBe("success");
+    expect(job?.last_run_seq).toBe(runs[0]!.seq);
+    const nextRunAt = Date.parse(String(job?.next_run_at));
+    expect(nextRunAt).toBeGreaterThan(clockNow());
+    expect(nextRunAt % MINUTE).toBe(0);
+    const state = await inspect(name);
+    expect(state.nextRunAt).toBe(new Date(nextRunAt).toISOString());
+    expect(state.alarmAt).toBe(state.nextRunAt);
+
+    const listed = await call("GET", "/jobs?limit=100");
+    const item = listed.json.data.find((j: { job_name: string }) => j.job_name === name);
+    expect(item.last_run_status).toBe("success");
+    expect(item.last_run_at).toBe(new Date(Date.parse(String(job?.last_run_at))).toISOString().replace(/\.\d{3}Z$/, "Z"));
+  });
+
+  it("never runs one instant twice, however often its alarm fires", async () => {
+    const name = uniqueName("once");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    const due = minuteFloor(clockNow());
+    await setNext(name, due);
+    await fireAlarm(name);
+    await settled(name);
+    // The platform retries an alarm, or the object restarts mid-run: the same instant comes due again.
+    await setNext(name, due);
+    await fireAlarm(name);
+    await setNext(name, due);
+    await fireAlarm(name);
+    const runs = await settled(name);
+    expect(runs.filter((r) => r.scheduled_for === new Date(due).toISOString())).toHaveLength(1);
+    expect(calls.get(name)).toBe(1);
+  });
+
+  it("an inactive job has no alarm and never fires", async () => {
+    const name = uniqueName("inactive");
+    const created = await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop", is_active: false });
+    expect(created.json.next_run_at).toBeNull();
+    const state = await inspect(name);
+    expect(state.alarmAt).toBeNull();
+    expect(state.nextRunAt).toBeNull();
+    expect(await fireAlarm(name)).toBe(false);
+    expect(await runsOf(name)).toHaveLength(0);
+  });
+
+  it("a scheduled run that throws is recorded as failed and the job keeps its schedule", async () => {
+    const name = uniqueName("broken");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testBroken" });
+    await setNext(name, minuteFloor(clockNow()));
+    await fireAlarm(name);
+    const [run] = await settled(name);
+    expect(run).toMatchObject({ status: "failed", error: "the handler broke on purpose", attempts: 1 });
+    const last = await call("GET", `/jobs/${name}/last-result`);
+    expect(last.json).toMatchObject({ status: "failed", error: "the handler broke on purpose" });
+    const state = await inspect(name);
+    expect(Date.parse(state.nextRunAt!)).toBeGreaterThan(clockNow());
+    expect(state.alarmAt).toBe(state.nextRunAt);
+  });
+});
+
+describe("missed runs", () => {
+  it("run_once: three hours down gives exactly one catch-up run, then normal scheduling", async () => {
+    const name = uniqueName("catchup");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    await setNext(name, minuteFloor(clockNow()) - 3 * 60 * MINUTE);
+    await fireAlarm(name);
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", catch_up: 1, scheduled_for: new Date(minuteFloor(clockNow())).toISOString() });
+    const state = await inspect(name);
+    expect(Date.parse(state.nextRunAt!)).toBeGreaterThan(clockNow());
+
+    // Normal scheduling afterwards: time moves to the next instant, which runs as usual.
+    const next = Date.parse(state.nextRunAt!);
+    setClock(next + 5);
+    await fireAlarm(name);
+    const after = await settled(name);
+    expect(after).toHaveLength(2);
+    expect(after[1]!.catch_up).toBe(0);
+  });
+
+  it("run_once: when no instant is on time, one catch-up run for the latest missed instant", async () => {
+    const name = uniqueName("late");
+    const cron = cronHalfAnHourAway();
+    await registerJob(name, { cron_expression: cron, handler: "testNoop" });
+    await setNext(name, clockNow() - 5 * 60 * MINUTE);
+    await fireAlarm(name);
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", catch_up: 1 });
+    const lateness = clockNow() - Date.parse(runs[0]!.scheduled_for!);
+    expect(lateness).toBeGreaterThan(MINUTE);
+    expect(lateness).toBeLessThanOrEqual(60 * MINUTE);
+  });
+
+  it("skip: missed instants are recorded as skipped, not run", async () => {
+    const name = uniqueName("skipmiss");
+    await registerJob(name, { cron_expression: cronHalfAnHourAway(), handler: "testNoop", misfire_policy: "skip" });
+    await setNext(name, clockNow() - 5 * 60 * MINUTE);
+    await fireAlarm(name);
+    const runs = await runsOf(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.status).toBe("skipped");
+    expect(runs[0]!.error).toMatch(/misfire_policy is "skip"/);
+    expect(calls.get(name)).toBeUndefined();
+    expect(Date.parse((await inspect(name)).nextRunAt!)).toBeGreaterThan(clockNow());
+    // A skipped instant is not an execution: there is still no last result.
+    expect((await call("GET", `/jobs/${name}/last-result`)).status).toBe(404);
+  });
+
+  it("run_once: an instant older than catchup_window_seconds is not caught up", async () => {
+    const name = uniqueName("window");
+    await registerJob(name, { cron_expression: cronHalfAnHourAway(), handler: "testNoop", catchup_window_seconds: 60 });
+    await setNext(name, clockNow() - 5 * 60 * MINUTE);
+    await fireAlarm(name);
+    const runs = await runsOf(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.status).toBe("skipped");
+    expect(runs[0]!.error).toMatch(/catchup_window_seconds=60/);
+    expect(calls.get(name)).toBeUndefined();
+  });
+});
+
+describe("retries", () => {
+  it("retries a failing handler within the same run, with backoff, and records attempts", async () => {
+    const name = uniqueName("retry");
+    await registerJob(name, { cron_expression: "0 3 * * *", handler: "testFlaky", max_retries: 2 });
+    const nextBefore = (await inspect(name)).nextRunAt;
+    failNext(name, 2);
+    const triggered = await call("POST", `/jobs/${name}/trigger`, { body: { triggered_by: "tester" } });
+    expect(triggered.status).toBe(202);
+
+    // Attempt 1 fails; the retry waits for its backoff (1 s), kept in storage and on the alarm.
+    let state = await waitForRetry(name);
+    expect(state.running[0]!.attempts).toBe(1);
+    expect(state.running[0]!.retryAt! - clockNow()).toBe(1000);
+    expect(Date.parse(state.alarmAt!)).toBe(state.running[0]!.retryAt);
+
+    advanceClock(1000); // backoff over: attempt 2, fails again, backoff 2 s
+    await fireAlarm(name);
+    state = await waitForRetry(name, 2);
+    expect(state.running[0]!.retryAt! - clockNow()).toBe(2000);
+    advanceClock(1999); // not yet: the alarm starts nothing early
+    await fireAlarm(name);
+    expect((await inspect(name)).running[0]!.attempts).toBe(2);
+    advanceClock(1);
+    await fireAlarm(name); // attempt 3 succeeds
+
+    const [run] = await settled(name);
+    expect(run).toMatchObject({ status: "success", attempts: 3, triggered_by: "tester" });
+    expect(calls.get(name)).toBe(3);
+    expect((await inspect(name)).nextRunAt).toBe(nextBefore);
+  });
+
+  it("a run that fails for good is failed after 1 + max_retries attempts; the next instant is unaffected", async () => {
+    const name = uniqueName("giveup");
+    await registerJob(name, { cron_expression: "0 3 * * *", handler: "testBroken", max_retries: 1 });
+    const nextBefore = (await inspect(name)).nextRunAt;
+    await call("POST", `/jobs/${name}/trigger`, { body: {} });
+    await waitForRetry(name);
+    advanceClock(1000);
+    await fireAlarm(name);
+    const [run] = await settled(name);
+    expect(run).toMatchObject({ status: "failed", attempts: 2, error: "the handler broke on purpose" });
+    const state = await inspect(name);
+    expect(state.running).toHaveLength(0);
+    expect(state.nextRunAt).toBe(nextBefore);
+    expect(state.alarmAt).toBe(nextBefore);
+  });
+});
+
+async function waitForRetry(name: string, attempts = 1) {
+  return vi.waitFor(
+    async () => {
+      const state = await inspect(name);
+      if (state.running[0]?.retryAt == null || state.running[0].attempts !== attempts) throw new Error("no retry yet");
+      return state;
+    },
+    { timeout: 5_000, interval: 10 },
+  );
+}
