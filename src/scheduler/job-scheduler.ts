@@ -205,10 +205,11 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   /**
-   * Makes this object agree with D1 (`desired`, null if the job is gone or
-   * inactive there). Returns what it repaired, for the supervisor's log.
+   * Makes this object agree with D1: `desired` is the job as D1 has it (null if
+   * deleted or paused there), `recordedNext` its next_run_at in D1. Returns what
+   * was repaired, for the supervisor's log.
    */
-  repair(desired: JobConfig | null): Promise<string[]> {
+  repair(desired: JobConfig | null, recordedNext: string | null): Promise<string[]> {
     return this.exclusive(async () => {
       const now = clock.now();
       const repairs: string[] = [];
@@ -219,20 +220,26 @@ export class JobScheduler extends DurableObject<Env> {
           this.setNext(null);
           repairs.push("disarmed: job is deleted or paused in D1");
         }
-      } else if (!current || !sameSchedule(current, desired) || this.next === null) {
-        const next = nextRunAfter(desired.cronExpression, desired.timezone, now);
+        await this.rearm();
+        return repairs;
+      }
+      if (!current || !sameSchedule(current, desired) || this.next === null) {
         this.ctx.storage.kv.put(CONFIG, desired);
-        this.setNext(next);
-        await setNextRunAt(this.db, desired.jobId, next ? isoMs(next) : null);
+        this.setNext(nextRunAfter(desired.cronExpression, desired.timezone, now));
         repairs.push(current ? "rescheduled: schedule differed from D1" : "armed: job had no schedule");
-      } else {
-        const alarm = await this.ctx.storage.getAlarm();
-        if (this.next < now.getTime() - ON_TIME_GRACE_MS || alarm === null || alarm > this.next) {
-          // Fire now; the alarm applies the misfire policy to what was missed.
-          await this.ctx.storage.setAlarm(now.getTime());
-          repairs.push("re-armed: alarm was missing or overdue");
-          return repairs;
-        }
+      }
+      const next = this.next!;
+      const alarm = await this.ctx.storage.getAlarm();
+      if (next < now.getTime() - ON_TIME_GRACE_MS) {
+        // Overdue (an alarm that never fired): fire now; the alarm applies the misfire policy.
+        await this.ctx.storage.setAlarm(now.getTime());
+        repairs.push("re-armed: next run was overdue");
+        return repairs;
+      }
+      if (repairs.length === 0 && (alarm === null || alarm > next)) repairs.push("re-armed: alarm was missing");
+      if (recordedNext === null || Date.parse(recordedNext) !== next) {
+        await setNextRunAt(this.db, desired.jobId, isoMs(next));
+        if (repairs.length === 0) repairs.push("synced next_run_at to D1");
       }
       await this.rearm();
       return repairs;

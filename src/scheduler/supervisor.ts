@@ -79,7 +79,7 @@ export class Supervisor extends DurableObject<Env> {
       const rows = new Map([...urgent, ...window].map((row) => [row.jobName, row]));
       for (const row of rows.values()) {
         const stub = this.env.JOB_SCHEDULER.getByName(row.jobName);
-        const repairs = await stub.repair(row.isActive ? configFromRow(row) : null);
+        const repairs = await stub.repair(row.isActive ? configFromRow(row) : null, row.nextRunAt);
         report.inspected++;
         if (repairs.length > 0) {
           report.repaired.push({ job_name: row.jobName, repairs });
