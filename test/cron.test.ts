@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  canonicalTimeZone,
   checkSchedule,
   instantsBetween,
   isValidTimeZone,
@@ -100,48 +101,55 @@ describe("cron syntax: refused expressions", () => {
     expect(refusal("   ")).toBe("cron_expression is empty");
   });
 
-  // croner words the fields minute, hour, day, month and dayOfWeek. For day and month it
-  // reports the value shifted by its internal zero-based offset (32 -> 31, 0 -> -1, 13 -> 12).
+  // Each refusal names the field (as the API documents it) and quotes its value; croner's own
+  // reason follows in parentheses (it words day and month values shifted by its zero-based offset).
   const outOfRange: Array<[string, string]> = [
-    ["60 * * * *", "cron_expression is invalid: Invalid value for minute: 60"],
-    ["1-60 * * * *", "cron_expression is invalid: Invalid value for minute: 60"],
-    ["0 24 * * *", "cron_expression is invalid: Invalid value for hour: 24"],
-    ["0 0 0 * *", "cron_expression is invalid: Invalid value for day: -1"],
-    ["0 0 32 * *", "cron_expression is invalid: Invalid value for day: 31"],
-    ["0 0 1 0 *", "cron_expression is invalid: Invalid value for month: -1"],
-    ["0 0 1 13 *", "cron_expression is invalid: Invalid value for month: 12"],
-    ["0 0 * * 8", "cron_expression is invalid: Invalid value for dayOfWeek: 8"],
+    ["60 * * * *", 'minute field "60" is invalid (Invalid value for minute: 60)'],
+    ["1-60 * * * *", 'minute field "1-60" is invalid (Invalid value for minute: 60)'],
+    ["0 24 * * *", 'hour field "24" is invalid (Invalid value for hour: 24)'],
+    ["0 0 0 * *", 'day-of-month field "0" is invalid (Invalid value for day: -1)'],
+    ["0 0 32 * *", 'day-of-month field "32" is invalid (Invalid value for day: 31)'],
+    ["0 0 1 0 *", 'month field "0" is invalid (Invalid value for month: -1)'],
+    ["0 0 1 13 *", 'month field "13" is invalid (Invalid value for month: 12)'],
+    ["0 0 * * 8", 'day-of-week field "8" is invalid (Invalid value for dayOfWeek: 8)'],
   ];
   for (const [expression, message] of outOfRange) {
     it(`refuses an out-of-range value: ${expression}`, () => {
-      expect(refusal(expression)).toBe(message);
+      expect(refusal(expression)).toBe(`cron_expression is invalid: ${message}`);
     });
   }
 
-  it("refuses a step of 0 in any field", () => {
-    expect(refusal("*/0 * * * *")).toBe("cron_expression is invalid: Syntax error, illegal stepping: 0");
-    expect(refusal("0 */0 * * *")).toBe("cron_expression is invalid: Syntax error, illegal stepping: 0");
-    expect(refusal("0 0 1-10/0 * *")).toMatch(/^cron_expression is invalid: .*stepping/);
+  it("refuses a step of 0 in any field, naming the field", () => {
+    expect(refusal("*/0 * * * *")).toBe('cron_expression is invalid: minute field "*/0" is invalid (Syntax error, illegal stepping: 0)');
+    expect(refusal("0 */0 * * *")).toBe('cron_expression is invalid: hour field "*/0" is invalid (Syntax error, illegal stepping: 0)');
+    expect(refusal("0 0 1-10/0 * *")).toMatch(/^cron_expression is invalid: day-of-month field "1-10\/0" .*stepping/);
   });
 
-  it("refuses a reversed range in each field", () => {
-    for (const expression of ["5-1 * * * *", "0 5-1 * * *", "0 0 20-10 * *", "0 0 1 12-1 *", "0 0 * * 5-1"]) {
+  it("refuses a reversed range in each field, naming the field", () => {
+    const cases: Array<[string, string]> = [
+      ["5-1 * * * *", "minute"],
+      ["0 5-1 * * *", "hour"],
+      ["0 0 20-10 * *", "day-of-month"],
+      ["0 0 1 12-1 *", "month"],
+      ["0 0 * * 5-1", "day-of-week"],
+    ];
+    for (const [expression, field] of cases) {
       const range = expression.split(" ").find((f) => f.includes("-"));
       expect(refusal(expression), expression).toBe(
-        `cron_expression is invalid: From value is larger than to value: '${range}'`,
+        `cron_expression is invalid: ${field} field "${range}" is invalid (From value is larger than to value: '${range}')`,
       );
     }
   });
 
   it("refuses garbage", () => {
     expect(refusal("foo bar baz qux quux")).toBe(
-      "cron_expression is invalid: configuration entry 1 (foo) contains illegal characters.",
+      'cron_expression is invalid: minute field "foo" is invalid (configuration entry 1 (foo) contains illegal characters.)',
     );
     expect(refusal("0 0 * FOO *")).toBe(
-      "cron_expression is invalid: configuration entry 4 (FOO) contains illegal characters.",
+      'cron_expression is invalid: month field "FOO" is invalid (configuration entry 4 (FOO) contains illegal characters.)',
     );
     expect(refusal("0 0 * * FOO")).toBe(
-      "cron_expression is invalid: configuration entry 5 (FOO) contains illegal characters.",
+      'cron_expression is invalid: day-of-week field "FOO" is invalid (configuration entry 5 (FOO) contains illegal characters.)',
     );
     expect(refusal("1.5 * * * *")).toMatch(/^cron_expression is invalid: .*illegal characters/);
     expect(refusal("1,,2 * * * *")).toMatch(/^cron_expression is invalid: .*minute.*empty/);
@@ -290,7 +298,7 @@ describe("instantsBetween", () => {
     expect(result).toEqual({ count: 50, latest: new Date("2027-06-16T00:00:00.000Z") });
     expect(
       instantsBetween("* * * * *", "UTC", new Date("2027-06-15T00:00:00.000Z"), new Date("2027-06-16T00:00:00.000Z")),
-    ).toEqual({ count: 1_000, latest: new Date("2027-06-16T00:00:00.000Z") });
+    ).toEqual({ count: 100, latest: new Date("2027-06-16T00:00:00.000Z") });
   });
 
   it("counts a fixed-hour job once on a fall-back day (America/New_York, 2027-11-07)", () => {
@@ -459,5 +467,15 @@ describe("time zones and DST (2027 tz rules; one test per transition)", () => {
     expect(nextRunAfter("0 2 * * *", "America/New_York", after)?.toISOString()).toBe("2027-06-15T06:00:00.000Z");
     expect(nextRunAfter("0 2 * * *", "Europe/Berlin", after)?.toISOString()).toBe("2027-06-16T00:00:00.000Z");
     expect(nextRunAfter("0 2 * * *", "Australia/Lord_Howe", after)?.toISOString()).toBe("2027-06-15T15:30:00.000Z");
+  });
+});
+
+describe("time zone names", () => {
+  it("refuses offsets, which have no DST rules, and spells zones canonically", () => {
+    expect(canonicalTimeZone("+05:30")).toBeNull();
+    expect(canonicalTimeZone("-0800")).toBeNull();
+    expect(canonicalTimeZone("Mars/Olympus_Mons")).toBeNull();
+    expect(canonicalTimeZone("america/new_york")).toBe("America/New_York");
+    expect(canonicalTimeZone("UTC")).toBe("UTC");
   });
 });

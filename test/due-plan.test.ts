@@ -141,11 +141,12 @@ describe("planDue: missed instants", () => {
     const storedNext = at("2027-06-15T10:00:00.000Z");
     const now = at("2027-06-15T13:00:30.000Z");
     const result = plan(policy({ cronExpression: "* * * * *" }), storedNext, now);
-    // 10:00 .. 13:00 is 181 instants; 13:00 runs (covering the rest), 180 were missed.
+    // 10:00 .. 13:00 is 181 instants; 13:00 runs (covering the rest). Missed instants are
+    // counted up to 100 (the count is only reported), so 100 - 1 = 99 are reported missed.
     expect(result).toEqual({
       run: { scheduledFor: at("2027-06-15T13:00:00.000Z"), catchUp: true },
       skipped: null,
-      missed: 180,
+      missed: 99,
       next: at("2027-06-15T13:01:00.000Z"),
     });
   });
@@ -342,5 +343,18 @@ describe("planDue: invariants over arbitrary delays", () => {
       ),
       { seed: 20270314, numRuns: 200 },
     );
+  });
+});
+
+describe("the catch-up window is exact to the millisecond", () => {
+  it("an instant 3600.4 s old is outside a 3600 s window", () => {
+    const p = { cronExpression: "0 2 * * *", timezone: "UTC", misfirePolicy: "run_once" as const, catchupWindowSeconds: 3600 };
+    const result = planDue(p, new Date("2027-06-15T02:00:00.000Z"), new Date("2027-06-15T03:00:00.400Z"));
+    expect(result.run).toBeNull();
+    expect(result.skipped?.reason).toMatch(/catchup_window_seconds=3600/);
+    expect(planDue(p, new Date("2027-06-15T02:00:00.000Z"), new Date("2027-06-15T03:00:00.000Z")).run).toEqual({
+      scheduledFor: new Date("2027-06-15T02:00:00.000Z"),
+      catchUp: true,
+    });
   });
 });

@@ -17,51 +17,78 @@ const FIELD_NAMES = ["minute", "hour", "day-of-month", "month", "day-of-week"] a
 
 export type ScheduleCheck = { ok: true } | { ok: false; message: string };
 
+/**
+ * The canonical spelling of an IANA time zone ("america/new_york" gives
+ * "America/New_York"), or null if it is not one. Offsets such as "+05:30",
+ * which Intl also accepts, are refused: they have no DST rules.
+ */
+export function canonicalTimeZone(zone: string): string | null {
+  if (zone.length === 0 || zone.length > 64 || /^[+-]|^\d/.test(zone)) return null;
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
 /** True if `zone` is an IANA time zone this runtime knows. */
 export function isValidTimeZone(zone: string): boolean {
-  if (zone.length === 0 || zone.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
+  return canonicalTimeZone(zone) !== null;
 }
 
 function build(expression: string, timezone: string): Cron {
   return new Cron(expression.trim(), { timezone, paused: true, mode: "5-part" });
 }
 
-/** Checks an expression and says which part is wrong. Refuses one that never fires. */
-export function checkSchedule(expression: string, timezone: string): ScheduleCheck {
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message.replace(/^CronPattern:\s*/, "") : String(error));
+
+/**
+ * Names the field at fault: croner's messages do not always say which one
+ * ("illegal stepping: 0"), so each field is tried alone, the others `*`.
+ */
+function faultyField(fields: string[], timezone: string): string | null {
+  for (const [i, value] of fields.entries()) {
+    const probe = fields.map((f, j) => (j === i ? f : "*")).join(" ");
+    try {
+      build(probe, timezone);
+    } catch (error) {
+      return `${FIELD_NAMES[i]} field "${value}" is invalid (${reasonOf(error)})`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks an expression and says which part is wrong. Refuses one that never
+ * fires. `from` is where "never" starts (the service passes its clock).
+ */
+export function checkSchedule(expression: string, timezone: string, from: Date = new Date()): ScheduleCheck {
   const text = expression.trim();
   if (text.length === 0) return { ok: false, message: "cron_expression is empty" };
-  if (expression.length > MAX_CRON_LENGTH) {
+  if (text.length > MAX_CRON_LENGTH) {
     return { ok: false, message: `cron_expression is longer than ${MAX_CRON_LENGTH} characters` };
   }
+  const fields = text.split(/\s+/);
   if (text.startsWith("@")) {
     if (!(MACROS as readonly string[]).includes(text.toLowerCase())) {
       return { ok: false, message: `cron_expression macro "${text}" is not one of ${MACROS.join(", ")}` };
     }
-  } else {
-    const fields = text.split(/\s+/);
-    if (fields.length !== 5) {
-      return {
-        ok: false,
-        message: `cron_expression must have 5 fields (${FIELD_NAMES.join(" ")}), got ${fields.length}`,
-      };
-    }
+  } else if (fields.length !== 5) {
+    return {
+      ok: false,
+      message: `cron_expression must have 5 fields (${FIELD_NAMES.join(" ")}), got ${fields.length}`,
+    };
   }
   if (!isValidTimeZone(timezone)) return { ok: false, message: `timezone "${timezone}" is not a known IANA time zone` };
   let cron: Cron;
   try {
     cron = build(text, timezone);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, "") : String(error);
-    return { ok: false, message: `cron_expression is invalid: ${reason}` };
+    const field = text.startsWith("@") ? null : faultyField(fields, timezone);
+    return { ok: false, message: `cron_expression is invalid: ${field ?? reasonOf(error)}` };
   }
-  // croner searches up to several years ahead; nothing there means it never fires.
-  if (cron.nextRun(new Date()) === null) {
+  // croner searches years ahead; nothing there means it never fires.
+  if (cron.nextRun(from) === null) {
     return { ok: false, message: `cron_expression "${text}" never fires (no matching date exists)` };
   }
   return { ok: true };
@@ -78,14 +105,16 @@ export function upcomingRuns(expression: string, timezone: string, after: Date, 
 }
 
 /**
- * The instants in [from, to]: how many (counted up to `limit`) and the latest.
+ * The instants in [from, to]: the latest, and how many (counted up to
+ * `limit`: after a long outage of a frequent job, "at least 100" is enough to
+ * say, and counting them all would cost the alarm real CPU).
  */
 export function instantsBetween(
   expression: string,
   timezone: string,
   from: Date,
   to: Date,
-  limit = 1_000,
+  limit = 100,
 ): { count: number; latest: Date | null } {
   if (to.getTime() < from.getTime()) return { count: 0, latest: null };
   const cron = build(expression, timezone);

@@ -18,7 +18,7 @@ export interface DuePlan {
   run: { scheduledFor: Date; catchUp: boolean } | null;
   /** An instant recorded as skipped because it was missed and the policy says so. */
   skipped: { scheduledFor: Date; reason: string } | null;
-  /** How many instants were missed (not run on time). */
+  /** How many instants were missed (not run on time), counted up to 100. */
   missed: number;
   /** The next instant strictly after `now`. Never in the past: no catch-up storm. */
   next: Date | null;
@@ -51,7 +51,7 @@ export function planDue(policy: DuePolicy, nextRunAt: Date, now: Date): DuePlan 
     const reason = `missed ${missed} scheduled instant(s), the latest ${lateSeconds}s ago; misfire_policy is "skip"`;
     return { run: null, skipped: { scheduledFor: latest, reason }, missed, next };
   }
-  if (lateSeconds > policy.catchupWindowSeconds) {
+  if (now.getTime() - latest.getTime() > policy.catchupWindowSeconds * 1000) {
     const reason = `missed ${missed} scheduled instant(s), the latest ${lateSeconds}s ago, beyond catchup_window_seconds=${policy.catchupWindowSeconds}`;
     return { run: null, skipped: { scheduledFor: latest, reason }, missed, next };
   }

@@ -1,4 +1,4 @@
-import { checkSchedule, isValidTimeZone, nextRunAfter, upcomingRuns } from "../cron/schedule";
+import { canonicalTimeZone, checkSchedule, nextRunAfter, upcomingRuns } from "../cron/schedule";
 import type { Db } from "../db/client";
 import type { JobRow } from "../db/schema";
 import type { Env } from "../env";
@@ -34,14 +34,17 @@ function requireHandler(handler: string): void {
   }
 }
 
-function requireSchedule(cronExpression: string, timezone: string): void {
-  if (!isValidTimeZone(timezone)) {
+/** Checks the expression in its zone; returns the zone's canonical spelling. */
+function requireSchedule(cronExpression: string, timezone: string, now: Date): string {
+  const zone = canonicalTimeZone(timezone);
+  if (!zone) {
     throw new ApiError(400, "invalid_timezone", `timezone "${timezone}" is not a known IANA time zone (for example "Europe/Berlin")`, {
       field: "timezone",
     });
   }
-  const check = checkSchedule(cronExpression, timezone);
+  const check = checkSchedule(cronExpression, zone, now);
   if (!check.ok) throw new ApiError(400, "invalid_cron_expression", check.message, { field: "cron_expression" });
+  return zone;
 }
 
 function auditEntry(actor: Actor, action: string, jobName: string, before: unknown, after: unknown, at: Date) {
@@ -76,9 +79,9 @@ export async function getJob(db: Db, jobName: string) {
 
 export async function registerJob(env: Env, db: Db, input: CreateJobInput, actor: Actor) {
   requireHandler(input.handler);
-  requireSchedule(input.cron_expression, input.timezone);
   const now = clock.now();
-  const next = input.is_active ? nextRunAfter(input.cron_expression, input.timezone, now) : null;
+  const timezone = requireSchedule(input.cron_expression, input.timezone, now);
+  const next = input.is_active ? nextRunAfter(input.cron_expression, timezone, now) : null;
   let row: JobRow;
   try {
     row = await jobsRepo.insertJob(
@@ -86,7 +89,7 @@ export async function registerJob(env: Env, db: Db, input: CreateJobInput, actor
       {
         jobName: input.job_name,
         cronExpression: input.cron_expression.trim(),
-        timezone: input.timezone,
+        timezone,
         handler: input.handler,
         isActive: input.is_active,
         overlapPolicy: input.overlap_policy,
@@ -127,12 +130,12 @@ export async function registerJob(env: Env, db: Db, input: CreateJobInput, actor
 export async function updateJob(env: Env, db: Db, jobName: string, patch: PatchJobInput, actor: Actor) {
   const job = await requireJob(db, jobName);
   if (patch.handler !== undefined) requireHandler(patch.handler);
-  const cronExpression = patch.cron_expression?.trim() ?? job.cronExpression;
-  const timezone = patch.timezone ?? job.timezone;
-  const scheduleChanged = cronExpression !== job.cronExpression || timezone !== job.timezone;
-  if (scheduleChanged) requireSchedule(cronExpression, timezone);
-
   const now = clock.now();
+  const cronExpression = patch.cron_expression?.trim() ?? job.cronExpression;
+  const requestedZone = patch.timezone ?? job.timezone;
+  const timezone =
+    cronExpression !== job.cronExpression || requestedZone !== job.timezone ? requireSchedule(cronExpression, requestedZone, now) : job.timezone;
+  const scheduleChanged = cronExpression !== job.cronExpression || timezone !== job.timezone;
   const isActive = patch.is_active ?? job.isActive;
   let nextRunAt = job.nextRunAt;
   if (!isActive) nextRunAt = null;
