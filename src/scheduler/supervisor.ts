@@ -78,12 +78,17 @@ export class Supervisor extends DurableObject<Env> {
 
       const rows = new Map([...urgent, ...window].map((row) => [row.jobName, row]));
       for (const row of rows.values()) {
-        const stub = this.env.JOB_SCHEDULER.getByName(row.jobName);
-        const repairs = await stub.repair(row.isActive ? configFromRow(row) : null, row.nextRunAt);
-        report.inspected++;
-        if (repairs.length > 0) {
-          report.repaired.push({ job_name: row.jobName, repairs });
-          logEvent("job.repair", { job_name: row.jobName, repairs }, "warn");
+        try {
+          const stub = this.env.JOB_SCHEDULER.getByName(row.jobName);
+          const repairs = await stub.repair(row.isActive ? configFromRow(row) : null, row.nextRunAt);
+          report.inspected++;
+          if (repairs.length > 0) {
+            report.repaired.push({ job_name: row.jobName, repairs });
+            logEvent("job.repair", { job_name: row.jobName, repairs }, "warn");
+          }
+        } catch (error) {
+          // One object failing must not stop the others from being repaired.
+          logEvent("job.repair_failed", { job_name: row.jobName, error: String(error) }, "error");
         }
       }
       for (const row of window) report.pruned_runs += await pruneRuns(this.db, row.jobId, RUNS_KEPT_PER_JOB);
