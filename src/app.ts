@@ -5,12 +5,15 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
+import { dashboardRoutes } from "./dashboard/routes";
 import { createDb } from "./db/client";
 import { ApiError } from "./lib/errors";
 import { logEvent } from "./lib/log";
 import { requireToken, requireTokenForChanges } from "./middleware/auth";
 import { requestLog } from "./middleware/request-log";
 import { auditRoutes } from "./routes/audit";
+import { registerDocs } from "./routes/docs";
+import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
 import { validationHook } from "./routes/validation";
 import { bootstrapOnce } from "./scheduler/bootstrap";
@@ -44,6 +47,11 @@ export function createApp() {
     await bootstrapOnce(c.env);
     await next();
   });
+  // Registered before the auth middleware, so they stay public even when
+  // REQUIRE_AUTH_FOR_READS is "true": uptime monitors and the API reference need no token.
+  const publicApi = app.route(API_BASE, healthRoutes);
+  registerDocs(app);
+
   app.use(`${API_BASE}/audit`, requireToken());
   app.use(`${API_BASE}/*`, requireTokenForChanges());
   app.use(
@@ -56,8 +64,9 @@ export function createApp() {
     }),
   );
 
-  app.route(API_BASE, jobsRoutes);
-  app.route(API_BASE, auditRoutes);
+  // Chained, and returned below, so that the app's type carries every API route (AppType for hono/client).
+  const routed = publicApi.route(API_BASE, jobsRoutes).route(API_BASE, auditRoutes);
+  app.route("/", dashboardRoutes);
 
   app.notFound((c) => {
     throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
@@ -87,5 +96,5 @@ export function createApp() {
     return c.json(new ApiError(500, "internal_error", "Something went wrong on our side; the request id identifies it in the logs.").body(requestId), 500);
   });
 
-  return app;
+  return routed;
 }

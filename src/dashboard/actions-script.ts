@@ -1,0 +1,84 @@
+/**
+ * The job page's only script: acts through the public API with the bearer
+ * token the operator typed, kept in sessionStorage (this tab only, gone when
+ * it closes; never a cookie, never sent to the page's own routes).
+ * Everything it needs comes from data- attributes, so no value is templated into code.
+ */
+export const ACTIONS_SCRIPT = `
+(() => {
+  const TOKEN_KEY = "nightly-scheduler.token";
+  const FLASH_KEY = "nightly-scheduler.flash";
+  const root = document.querySelector("[data-job-api]");
+  if (!root) return;
+  const api = root.dataset.jobApi;
+  const status = document.getElementById("action-status");
+  const tokenForm = document.getElementById("token-form");
+  const tokenInput = document.getElementById("token");
+  const tokenSet = document.getElementById("token-set");
+  const buttons = [...document.querySelectorAll("button[data-action]")];
+
+  const say = (text, isError) => { status.textContent = text; status.className = isError ? "error" : ""; };
+  const showToken = () => {
+    const has = !!sessionStorage.getItem(TOKEN_KEY);
+    tokenForm.hidden = has;
+    tokenSet.hidden = !has;
+  };
+
+  tokenForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = tokenInput.value.trim();
+    if (!value) return say("Enter the API token (SCHEDULER_API_TOKEN).", true);
+    sessionStorage.setItem(TOKEN_KEY, value);
+    tokenInput.value = "";
+    showToken();
+    say("Token kept for this browser tab.");
+  });
+  document.getElementById("token-forget").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showToken();
+    say("Token forgotten.");
+  });
+
+  const ACTIONS = {
+    run: { method: "POST", path: "/trigger", body: { dry_run: false, triggered_by: "dashboard" }, done: (r) => "Run " + r.run_id + " started." },
+    "dry-run": { method: "POST", path: "/trigger", body: { dry_run: true, triggered_by: "dashboard" }, done: (r) => "Dry run " + r.run_id + " started." },
+    pause: { method: "PATCH", path: "", body: { is_active: false }, done: () => "Job paused." },
+    resume: { method: "PATCH", path: "", body: { is_active: true }, done: () => "Job resumed." },
+  };
+
+  for (const button of buttons) {
+    button.addEventListener("click", async () => {
+      const action = ACTIONS[button.dataset.action];
+      const token = sessionStorage.getItem(TOKEN_KEY);
+      if (!token) { say("Enter the API token first.", true); tokenInput.focus(); return; }
+      buttons.forEach((b) => (b.disabled = true));
+      say(button.textContent + "…");
+      try {
+        const response = await fetch(api + action.path, {
+          method: action.method,
+          headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+          body: JSON.stringify(action.body),
+        });
+        const body = await response.json().catch(() => null);
+        if (!response.ok) {
+          if (response.status === 401) { sessionStorage.removeItem(TOKEN_KEY); showToken(); }
+          say(button.textContent + " failed (" + response.status + "): " + (body && body.error ? body.error.message : response.statusText), true);
+          return;
+        }
+        sessionStorage.setItem(FLASH_KEY, action.done(body));
+        location.reload();
+      } catch (error) {
+        say(button.textContent + " failed: " + error, true);
+      } finally {
+        buttons.forEach((b) => (b.disabled = false));
+      }
+    });
+  }
+
+  showToken();
+  const flash = sessionStorage.getItem(FLASH_KEY);
+  if (flash) { sessionStorage.removeItem(FLASH_KEY); say(flash); }
+  // A run in progress: look again shortly, so its outcome shows without a manual reload.
+  if (document.querySelector('[data-run-status="running"]')) setTimeout(() => location.reload(), 2000);
+})();
+`;

@@ -1,0 +1,133 @@
+import type { getJob, listJobRuns } from "../services/jobs-service";
+import { ACTIONS_SCRIPT } from "./actions-script";
+import { absoluteTime, describeCron, formatDuration, formatSummary, relativeTime } from "./format";
+import { Layout, StatusBadge, When } from "./layout";
+import { RunChart } from "./run-chart";
+
+type Job = Awaited<ReturnType<typeof getJob>>;
+type Run = Awaited<ReturnType<typeof listJobRuns>>["data"][number];
+
+function Actions(props: { job: Job }) {
+  return (
+    <div class="job-actions" data-job-api={`/api/v1/scheduler/jobs/${encodeURIComponent(props.job.job_name)}`}>
+      <form id="token-form" class="actions" autocomplete="off">
+        <label for="token">API token</label>
+        <input id="token" type="password" placeholder="SCHEDULER_API_TOKEN" />
+        <button type="submit">Use token</button>
+        <span class="muted">kept in this tab only (sessionStorage)</span>
+      </form>
+      <p id="token-set" class="muted" hidden>
+        Token set for this tab. <button type="button" id="token-forget">Forget token</button>
+      </p>
+      <div class="actions">
+        <button type="button" class="primary" data-action="run">Run now</button>
+        <button type="button" data-action="dry-run">Dry run</button>
+        {props.job.is_active ? (
+          <button type="button" data-action="pause">Pause</button>
+        ) : (
+          <button type="button" data-action="resume">Resume</button>
+        )}
+      </div>
+      <p id="action-status" role="status" aria-live="polite"></p>
+    </div>
+  );
+}
+
+function RunsTable(props: { runs: Run[]; now: Date }) {
+  if (props.runs.length === 0) return <p class="card muted">This job has not run yet.</p>;
+  return (
+    <table id="runs">
+      <thead>
+        <tr>
+          <th>Run</th>
+          <th>Status</th>
+          <th>Triggered by</th>
+          <th>Started</th>
+          <th>Duration</th>
+          <th>Summary</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.runs.map((run) => (
+          <tr data-run-id={run.run_id} data-run-status={run.status}>
+            <td data-label="Run">
+              <code>{run.run_id}</code>
+            </td>
+            <td data-label="Status">
+              <StatusBadge status={run.status} /> {run.dry_run ? <span class="badge dry">dry run</span> : null}
+              {run.attempts > 1 ? <span class="muted block">{run.attempts} attempts</span> : null}
+            </td>
+            <td data-label="Triggered by">{run.triggered_by}</td>
+            <td data-label="Started">
+              <When at={run.started_at} now={props.now} />
+            </td>
+            <td data-label="Duration">{formatDuration(run.duration_ms)}</td>
+            <td data-label="Summary">
+              {run.error ? <span class="failed badge">error</span> : null} {run.error ?? formatSummary(run.result_summary)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** GET /jobs/:jobName: the job, its actions, a chart of recent runs, upcoming runs and run history. */
+export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
+  const { job, now } = props;
+  return (
+    <Layout title={job.job_name} script={ACTIONS_SCRIPT}>
+      <p class="muted">
+        <a href="/">← All jobs</a>
+      </p>
+      <h1>
+        {job.job_name}
+        <span class={`badge ${job.is_active ? "active" : "paused"}`}>{job.is_active ? "active" : "paused"}</span>
+      </h1>
+      <div class="grid">
+        <section class="card">
+          <dl class="facts">
+            <dt>Schedule</dt>
+            <dd>
+              <code>{job.cron_expression}</code> {describeCron(job.cron_expression)} · {job.timezone}
+            </dd>
+            <dt>Handler</dt>
+            <dd>
+              <code>{job.handler}</code>
+            </dd>
+            <dt>Last run</dt>
+            <dd>
+              <StatusBadge status={job.last_run_status} /> <When at={job.last_run_at} now={now} absolute={false} />
+            </dd>
+            <dt>Policies</dt>
+            <dd class="muted">
+              overlap {job.overlap_policy} · misfire {job.misfire_policy} · retries {job.max_retries} · timeout {job.timeout_seconds} s
+            </dd>
+          </dl>
+          <Actions job={job} />
+        </section>
+        <section class="card">
+          <h2 style="margin-top:0">Upcoming runs</h2>
+          {job.upcoming_runs.length === 0 ? (
+            <p class="muted">None: the job is paused.</p>
+          ) : (
+            <ol class="upcoming" id="upcoming">
+              {job.upcoming_runs.map((at) => (
+                <li>
+                  <time datetime={at}>{absoluteTime(at)}</time> <span class="muted">{relativeTime(at, now)}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+      </div>
+      <h2>Recent runs</h2>
+      <div class="card">
+        <RunChart runs={props.runs} />
+      </div>
+      <div style="margin-top:1rem">
+        <RunsTable runs={props.runs} now={now} />
+      </div>
+    </Layout>
+  );
+}

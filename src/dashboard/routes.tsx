@@ -1,0 +1,65 @@
+import { z } from "@hono/zod-openapi";
+import { Hono, type MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
+import { clock } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { JobNameSchema } from "../routes/schemas";
+import { getJob, listJobRuns, listJobs } from "../services/jobs-service";
+import { JobPage } from "./job-page";
+import { JobsPage } from "./jobs-page";
+import { Layout } from "./layout";
+
+const JOBS_PER_PAGE = 50;
+const RUNS_SHOWN = 30;
+// A person typed this URL: a bad page number shows page 1 rather than an error.
+const PageQuery = z.object({ page: z.coerce.number().int().min(1).max(1_000_000).catch(1) });
+
+function Message(props: { title: string; children: string }) {
+  return (
+    <Layout title={props.title}>
+      <h1>{props.title}</h1>
+      <p class="card">{props.children}</p>
+      <p>
+        <a href="/">← All jobs</a>
+      </p>
+    </Layout>
+  );
+}
+
+// Scoped to the dashboard's own routes (not use("*"), which would reach every path of the app).
+const pageGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.header("Cache-Control", "no-store");
+  // A page load cannot carry a bearer token, so when reads need one the dashboard stays shut.
+  if (c.env.REQUIRE_AUTH_FOR_READS === "true") {
+    return c.html(
+      <Message title="Dashboard off">
+        This server requires a token for reads (REQUIRE_AUTH_FOR_READS is "true"), so the dashboard, which cannot send one, is off. Use the API with a bearer token.
+      </Message>,
+      403,
+    );
+  }
+  await next();
+};
+
+/**
+ * The dashboard: server-rendered HTML at / and /jobs/:jobName, read through
+ * the same services as the API. Outside /api/v1/scheduler, so no API path can clash.
+ */
+export const dashboardRoutes = new Hono<AppEnv>()
+  .get("/", pageGuard, async (c) => {
+    const { page } = PageQuery.parse({ page: c.req.query("page") });
+    const list = await listJobs(c.var.db, page, JOBS_PER_PAGE);
+    return c.html(<JobsPage list={list} now={clock.now()} />);
+  })
+  .get("/jobs/:jobName", pageGuard, async (c) => {
+    const name = c.req.param("jobName");
+    const notFound = () => c.html(<Message title="Job not found">{`No job named "${name}" is registered.`}</Message>, 404);
+    if (!JobNameSchema.safeParse(name).success) return notFound();
+    try {
+      const [job, runs] = await Promise.all([getJob(c.var.db, name), listJobRuns(c.var.db, name, RUNS_SHOWN)]);
+      return c.html(<JobPage job={job} runs={runs.data} now={clock.now()} />);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return notFound();
+      throw error;
+    }
+  });

@@ -1,0 +1,112 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../app-env";
+import { createDb } from "../db/client";
+import type { Env } from "../env";
+import { clock } from "../lib/clock";
+import { iso, isoMs } from "../lib/ids";
+import { listOverdueNames, pingStorage } from "../repositories/health-repo";
+import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
+
+/** An active job whose next_run_at is older than this is overdue (its alarm did not fire). */
+export const OVERDUE_AFTER_MS = 60_000;
+const OVERDUE_NAMES_SHOWN = 10;
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable or jobs are overdue' }),
+    checked_at: z.string(),
+    problems: z.array(z.string()).openapi({ description: "What is wrong, in words; empty when status is ok" }),
+    storage: z.object({
+      reachable: z.boolean(),
+      round_trip_ms: z.number().int().nullable(),
+      error: z.string().optional(),
+    }),
+    jobs: z
+      .object({
+        total: z.number().int(),
+        active: z.number().int(),
+        overdue: z.number().int().openapi({ description: "Active jobs with next_run_at more than a minute in the past" }),
+        overdue_job_names: z.array(z.string()).openapi({ description: `Up to ${OVERDUE_NAMES_SHOWN}, most overdue first` }),
+      })
+      .nullable(),
+    last_self_repair_at: z.string().nullable().openapi({ description: "When the supervisor last finished a self-repair pass" }),
+  })
+  .openapi("Health", {
+    example: {
+      status: "ok",
+      checked_at: "2026-03-26T10:15:00Z",
+      problems: [],
+      storage: { reachable: true, round_trip_ms: 3 },
+      jobs: { total: 4, active: 3, overdue: 0, overdue_job_names: [] },
+      last_self_repair_at: "2026-03-26T10:14:31Z",
+    },
+  });
+export type Health = z.infer<typeof HealthSchema>;
+
+async function lastSelfRepairAt(env: Env): Promise<string | null> {
+  try {
+    const pass = await env.SUPERVISOR.getByName("supervisor").lastPass();
+    return pass ? iso(new Date(pass.at)) : null;
+  } catch {
+    return null; // the supervisor is not essential to answering; overdue jobs show its absence
+  }
+}
+
+type StorageCheck =
+  | { ok: true; roundTripMs: number; jobs: NonNullable<Health["jobs"]> }
+  | { ok: false; error: string };
+
+async function checkStorage(d1: D1Database, now: Date): Promise<StorageCheck> {
+  try {
+    const roundTripMs = await pingStorage(d1);
+    const db = createDb(d1);
+    const before = isoMs(now.getTime() - OVERDUE_AFTER_MS);
+    const [total, counts, overdueNames] = await Promise.all([
+      countJobs(db),
+      countActiveAndOverdue(db, before),
+      listOverdueNames(db, before, OVERDUE_NAMES_SHOWN),
+    ]);
+    return { ok: true, roundTripMs, jobs: { total, ...counts, overdue_job_names: overdueNames } };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The health of the service, from D1 and the supervisor. Never throws. */
+export async function checkHealth(env: Env): Promise<Health> {
+  const now = clock.now();
+  const [storage, lastRepair] = await Promise.all([checkStorage(env.DB, now), lastSelfRepairAt(env)]);
+  const problems: string[] = [];
+  if (!storage.ok) problems.push(`storage (D1) is unreachable: ${storage.error}`);
+  else if (storage.jobs.overdue > 0) {
+    problems.push(
+      `${storage.jobs.overdue} active job(s) overdue (next_run_at more than ${OVERDUE_AFTER_MS / 1000} s in the past): ` +
+        storage.jobs.overdue_job_names.join(", "),
+    );
+  }
+  return {
+    status: problems.length === 0 ? "ok" : "failing",
+    checked_at: iso(now),
+    problems,
+    storage: storage.ok ? { reachable: true, round_trip_ms: storage.roundTripMs } : { reachable: false, round_trip_ms: null, error: storage.error },
+    jobs: storage.ok ? storage.jobs : null,
+    last_self_repair_at: lastRepair,
+  };
+}
+
+const json = (description: string) => ({ content: { "application/json": { schema: HealthSchema } }, description });
+
+/** GET /health: public, for uptime monitors. 503 when storage is unreachable or jobs are overdue. */
+export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
+    responses: { 200: json("Healthy"), 503: json("Storage unreachable or jobs overdue") },
+  }),
+  async (c) => {
+    const health = await checkHealth(c.env);
+    c.header("Cache-Control", "no-store");
+    return c.json(health, health.status === "ok" ? 200 : 503);
+  },
+);
