@@ -20,8 +20,12 @@ import {
 import { validationHook } from "./validation";
 
 const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-const errors = (...codes: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 422)[]) =>
-  Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)]));
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+// Typed per status, so Hono's client (hc<AppType>) knows every error a route can answer.
+const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
+  Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)])) as {
+    [K in C[number]]: ReturnType<typeof json<typeof ErrorSchema>>;
+  };
 const secured = [{ bearerAuth: [] }];
 
 /** The job resource: one sub-app, mounted at /api/v1/scheduler. */
