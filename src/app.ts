@@ -77,8 +77,9 @@ export function createApp() {
     if (error instanceof ApiError) {
       return c.json(error.body(), error.status, error.headers);
     }
-    if (error instanceof HTTPException) {
-      // Hono's own middleware (bearer auth, validators, media-type gate): keep its status, use our shape.
+    if (error instanceof HTTPException && error.status < 500) {
+      // Hono's own middleware (validators, media-type gate): keep its 4xx status, use our shape.
+      // A 5xx from anywhere falls through to the generic answer, so no internal message leaks.
       const response = error.getResponse();
       const code = error.status === 415 ? "unsupported_media_type" : error.status === 401 ? "unauthorized" : "bad_request";
       const message =

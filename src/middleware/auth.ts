@@ -3,6 +3,8 @@ import { bearerAuth } from "hono/bearer-auth";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../lib/errors";
 
+const REALM = "nightly-scheduler";
+
 /** The configured tokens: SCHEDULER_API_TOKEN, comma-separated so a token can be rotated. */
 export function configuredTokens(env: AppEnv["Bindings"]): string[] {
   return (env.SCHEDULER_API_TOKEN ?? "")
@@ -12,16 +14,33 @@ export function configuredTokens(env: AppEnv["Bindings"]): string[] {
 }
 
 /** A label that identifies a token in the audit trail without revealing it. */
-async function fingerprint(token: string): Promise<string> {
+export async function fingerprint(token: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
   return `token:${[...digest.slice(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-const unauthorized = (message: string) => (c: Context) =>
-  c.json(new ApiError(401, "unauthorized", message).body(c.get("requestId")), 401);
+/**
+ * Every refusal is a 401 in the one error shape, with a Bearer challenge.
+ * RFC 6750 §3.1: no error code when the client sent no bearer credentials at
+ * all (no header, or another scheme such as Basic); `invalid_token` when it did.
+ */
+const refuse = (message: string, error?: "invalid_token" | "invalid_request") => (): never => {
+  const challenge = `Bearer realm="${REALM}"${error ? `, error="${error}"` : ""}`;
+  throw new ApiError(401, "unauthorized", message, undefined, { "WWW-Authenticate": challenge });
+};
+
+/** The header is there but is not `Bearer <token>`: another scheme, or a malformed token. */
+function invalidHeader(c: Context): never {
+  const value = c.req.header("authorization") ?? "";
+  // The scheme is case-insensitive (RFC 7235 §2.1), as hono's bearerAuth also treats it.
+  if (!/^bearer(\s|$)/i.test(value)) {
+    return refuse("The Authorization header uses another scheme; send `Authorization: Bearer <token>`.")();
+  }
+  return refuse("The bearer token is malformed; send `Authorization: Bearer <token>`.", "invalid_request")();
+}
 
 /**
- * Bearer auth through Hono's middleware (constant-time comparison). Fails
+ * Bearer auth through Hono's middleware (it compares in constant time). Fails
  * closed: with no token configured, every request that needs one is refused.
  */
 export function requireToken(): MiddlewareHandler<AppEnv> {
@@ -31,19 +50,16 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
       throw new ApiError(
         403,
         "auth_not_configured",
-        "This server has no API token configured, so changes are refused. Set the SCHEDULER_API_TOKEN secret " +
-          "(`wrangler secret put SCHEDULER_API_TOKEN`; locally in .dev.vars) and send it as `Authorization: Bearer <token>`.",
+        "This server has no API token configured, so requests that need one are refused. Set the SCHEDULER_API_TOKEN secret " +
+          "(`wrangler secret put SCHEDULER_API_TOKEN`; locally in .dev.vars, see .dev.vars.example) and send it as `Authorization: Bearer <token>`.",
       );
     }
     const check: MiddlewareHandler<AppEnv> = bearerAuth({
       token: tokens,
-      noAuthenticationHeader: { message: unauthorized("Missing Authorization header: send `Authorization: Bearer <token>`.") },
-      // Another scheme (Basic ...) or a malformed value: still a 401 with a Bearer challenge.
-      invalidAuthenticationHeader: {
-        message: (c: Context) => unauthorized("The Authorization header must be `Bearer <token>`.")(c),
-        wwwAuthenticateHeader: 'Bearer error="invalid_request"',
-      },
-      invalidToken: { message: unauthorized("The bearer token is not valid.") },
+      realm: REALM,
+      noAuthenticationHeader: { message: refuse("Missing Authorization header: send `Authorization: Bearer <token>`.") },
+      invalidAuthenticationHeader: { message: invalidHeader },
+      invalidToken: { message: refuse("The bearer token is not valid.", "invalid_token") },
     });
     await check(c, async () => {
       const token = c.req.header("authorization")!.replace(/^bearer\s+/i, "");

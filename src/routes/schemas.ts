@@ -12,6 +12,9 @@ export const JobNameSchema = z
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { message: `job_name must be ${JOB_NAME_RULE}` })
   .openapi({ example: "certification-expiry-nightly", description: JOB_NAME_RULE });
 
+/** The length limit here; field-by-field checks and "never fires" in checkSchedule (src/cron/schedule.ts). */
+const CronExpressionSchema = z.string().min(1).max(100);
+
 const IsoTime = z.string().openapi({ example: "2026-03-26T02:00:00Z", description: "ISO-8601 UTC" });
 const OverlapPolicy = z.enum(["skip", "allow"]).openapi({
   description: 'While a run is in progress: "skip" records a scheduled instant as skipped and refuses a manual trigger (409); "allow" lets runs overlap.',
@@ -32,7 +35,7 @@ const policyFields = {
 export const CreateJobBody = z
   .strictObject({
     job_name: JobNameSchema,
-    cron_expression: z.string().min(1).max(100).openapi({ example: "0 8 * * 1" }),
+    cron_expression: CronExpressionSchema.openapi({ example: "0 8 * * 1" }),
     handler: z.string().min(1).max(64).openapi({ example: "generateWeeklyExpiryReport" }),
     is_active: z.boolean().default(true),
     timezone: policyFields.timezone.default("UTC"),
@@ -53,7 +56,7 @@ export const CreateJobBody = z
 export type CreateJobInput = z.infer<typeof CreateJobBody>;
 
 const patchFields = {
-  cron_expression: z.string().min(1).max(100),
+  cron_expression: CronExpressionSchema,
   handler: z.string().min(1).max(64),
   is_active: z.boolean(),
   ...policyFields,
