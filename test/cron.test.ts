@@ -101,17 +101,16 @@ describe("cron syntax: refused expressions", () => {
     expect(refusal("   ")).toBe("cron_expression is empty");
   });
 
-  // Each refusal names the field (as the API documents it) and quotes its value; croner's own
-  // reason follows in parentheses (it words day and month values shifted by its zero-based offset).
+  // Each refusal names the field (as the API documents it), quotes its value, and gives the range.
   const outOfRange: Array<[string, string]> = [
-    ["60 * * * *", 'minute field "60" is invalid (Invalid value for minute: 60)'],
-    ["1-60 * * * *", 'minute field "1-60" is invalid (Invalid value for minute: 60)'],
-    ["0 24 * * *", 'hour field "24" is invalid (Invalid value for hour: 24)'],
-    ["0 0 0 * *", 'day-of-month field "0" is invalid (Invalid value for day: -1)'],
-    ["0 0 32 * *", 'day-of-month field "32" is invalid (Invalid value for day: 31)'],
-    ["0 0 1 0 *", 'month field "0" is invalid (Invalid value for month: -1)'],
-    ["0 0 1 13 *", 'month field "13" is invalid (Invalid value for month: 12)'],
-    ["0 0 * * 8", 'day-of-week field "8" is invalid (Invalid value for dayOfWeek: 8)'],
+    ["60 * * * *", 'minute field "60" is out of range (allowed 0-59)'],
+    ["1-60 * * * *", 'minute field "1-60" is out of range (allowed 0-59)'],
+    ["0 24 * * *", 'hour field "24" is out of range (allowed 0-23)'],
+    ["0 0 0 * *", 'day-of-month field "0" is out of range (allowed 1-31)'],
+    ["0 0 32 * *", 'day-of-month field "32" is out of range (allowed 1-31)'],
+    ["0 0 1 0 *", 'month field "0" is out of range (allowed 1-12 or JAN-DEC)'],
+    ["0 0 1 13 *", 'month field "13" is out of range (allowed 1-12 or JAN-DEC)'],
+    ["0 0 * * 8", 'day-of-week field "8" is out of range (allowed 0-7 or SUN-SAT)'],
   ];
   for (const [expression, message] of outOfRange) {
     it(`refuses an out-of-range value: ${expression}`, () => {

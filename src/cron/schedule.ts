@@ -14,6 +14,7 @@ import { Cron } from "croner";
 export const MAX_CRON_LENGTH = 100;
 export const MACROS = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"] as const;
 const FIELD_NAMES = ["minute", "hour", "day-of-month", "month", "day-of-week"] as const;
+const FIELD_RANGES = ["0-59", "0-23", "1-31", "1-12 or JAN-DEC", "0-7 or SUN-SAT"] as const;
 
 export type ScheduleCheck = { ok: true } | { ok: false; message: string };
 
@@ -52,7 +53,10 @@ function faultyField(fields: string[], timezone: string): string | null {
     try {
       build(probe, timezone);
     } catch (error) {
-      return `${FIELD_NAMES[i]} field "${value}" is invalid (${reasonOf(error)})`;
+      const reason = reasonOf(error);
+      // croner reports day and month values shifted by its zero-based offset; say the range instead.
+      if (/^Invalid value for/.test(reason)) return `${FIELD_NAMES[i]} field "${value}" is out of range (allowed ${FIELD_RANGES[i]})`;
+      return `${FIELD_NAMES[i]} field "${value}" is invalid (${reason})`;
     }
   }
   return null;

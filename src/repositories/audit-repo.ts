@@ -1,11 +1,6 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditLog, type AuditRow } from "../db/schema";
-import type { AuditEntry } from "./jobs-repo";
-
-export async function insertAudit(db: Db, entry: AuditEntry): Promise<void> {
-  await db.insert(auditLog).values(entry);
-}
 
 /** The audit trail, newest first, optionally for one job, older than `beforeSeq` if given. */
 export function listAudit(db: Db, limit: number, jobName?: string, beforeSeq?: number): Promise<AuditRow[]> {

@@ -88,10 +88,12 @@ export interface AdmitManual {
   triggeredBy: string;
   dryRun: boolean;
   startedAt: string;
+  /** Who asked, for the audit row written in the same transaction as the run. */
+  audit: { actor: string; requestId: string | null; sourceIp: string | null; userAgent: string | null };
 }
 
 /**
- * Inserts a manual run. A dry run does not become the job's last_run_* (those
+ * Inserts a manual run and its audit row, in one transaction. A dry run does not become the job's last_run_* (those
  * describe real executions); it is still the newest run in its history.
  */
 export async function admitManualRun(db: Db, run: AdmitManual): Promise<number | null> {
@@ -115,6 +117,27 @@ export async function admitManualRun(db: Db, run: AdmitManual): Promise<number |
         .bind(run.jobId, run.startedAt),
     );
   }
+  statements.push(
+    d1
+      .prepare(
+        `INSERT INTO audit_log (at, action, job_name, actor, request_id, source_ip, user_agent, before, after)
+         SELECT ?3, ?4, ?2, ?5, ?6, ?7, ?8, NULL,
+                json_object('run_id', 'run-' || printf('%04d', last_insert_rowid()), 'triggered_by', ?9, 'dry_run', json(?10))
+         WHERE EXISTS (SELECT 1 FROM runs WHERE seq = last_insert_rowid() AND job_id = ?1 AND started_at = ?3)`,
+      )
+      .bind(
+        run.jobId,
+        run.jobName,
+        run.startedAt,
+        run.dryRun ? "dry_run" : "trigger",
+        run.audit.actor,
+        run.audit.requestId,
+        run.audit.sourceIp,
+        run.audit.userAgent,
+        run.triggeredBy,
+        run.dryRun ? "true" : "false",
+      ),
+  );
   const [inserted] = await d1.batch<{ seq: number }>(statements);
   return inserted?.results[0]?.seq ?? null;
 }

@@ -6,7 +6,7 @@ import { clock } from "../lib/clock";
 import { formatRunId, isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { setNextRunAt } from "../repositories/jobs-repo";
-import { admitManualRun, admitScheduledRun, recordSkippedRun } from "../repositories/runs-repo";
+import { admitManualRun, admitScheduledRun, recordSkippedRun, type AdmitManual } from "../repositories/runs-repo";
 import { ON_TIME_GRACE_MS, planDue } from "./due-plan";
 import { sameSchedule, type JobConfig } from "./job-config";
 import { RunExecutor, type RunningEntry } from "./run-executor";
@@ -84,7 +84,7 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   /** A manual run, now, through the same admission and execution as a scheduled one. */
-  trigger(config: JobConfig, request: { triggeredBy: string; dryRun: boolean }): Promise<TriggerOutcome> {
+  trigger(config: JobConfig, request: { triggeredBy: string; dryRun: boolean }, audit: AdmitManual["audit"]): Promise<TriggerOutcome> {
     return this.exclusive(async () => {
       const now = clock.now();
       await this.runs.reapExpired(now);
@@ -99,6 +99,7 @@ export class JobScheduler extends DurableObject<Env> {
         triggeredBy: request.triggeredBy,
         dryRun: request.dryRun,
         startedAt,
+        audit,
       });
       if (seq === null) return { accepted: false, reason: "gone" } as const;
       this.runs.start(config, { seq, startedAt: now, scheduledFor: null, ...request });

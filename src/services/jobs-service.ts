@@ -7,7 +7,6 @@ import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
 import { iso, isoMs, parseRunId } from "../lib/ids";
 import * as present from "../presenters";
-import { insertAudit } from "../repositories/audit-repo";
 import * as jobsRepo from "../repositories/jobs-repo";
 import * as runsRepo from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput, TriggerInput } from "../routes/schemas";
@@ -181,7 +180,11 @@ export async function deleteJob(env: Env, db: Db, jobName: string, actor: Actor)
 export async function triggerJob(env: Env, db: Db, jobName: string, input: TriggerInput, actor: Actor) {
   const job = await requireJob(db, jobName);
   const triggeredBy = input.triggered_by ?? actor.label;
-  const outcome = await scheduler(env, jobName).trigger(configFromRow(job), { triggeredBy, dryRun: input.dry_run });
+  const outcome = await scheduler(env, jobName).trigger(
+    configFromRow(job),
+    { triggeredBy, dryRun: input.dry_run },
+    { actor: actor.label, requestId: actor.requestId ?? null, sourceIp: actor.sourceIp ?? null, userAgent: actor.userAgent ?? null },
+  );
   if (!outcome.accepted) {
     if (outcome.reason === "gone") throw jobNotFound(jobName);
     throw new ApiError(
@@ -191,11 +194,6 @@ export async function triggerJob(env: Env, db: Db, jobName: string, input: Trigg
       { running_run_id: outcome.runningRunId },
     );
   }
-  const now = clock.now();
-  await insertAudit(
-    db,
-    auditEntry(actor, input.dry_run ? "dry_run" : "trigger", jobName, null, { run_id: outcome.runId, triggered_by: triggeredBy }, now),
-  );
   return {
     job_name: jobName,
     triggered_at: iso(new Date(outcome.triggeredAt)),
