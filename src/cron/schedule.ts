@@ -37,8 +37,20 @@ export function isValidTimeZone(zone: string): boolean {
   return canonicalTimeZone(zone) !== null;
 }
 
+// Parsed patterns, reused: an alarm computes its due instants and next instant
+// from the same expression, and thousands of jobs share a few expressions.
+const parsed = new Map<string, Cron>();
+const PARSED_MAX = 1_000;
+
 function build(expression: string, timezone: string): Cron {
-  return new Cron(expression.trim(), { timezone, paused: true, mode: "5-part" });
+  const key = `${timezone}\u0000${expression.trim()}`;
+  let cron = parsed.get(key);
+  if (!cron) {
+    cron = new Cron(expression.trim(), { timezone, paused: true, mode: "5-part" });
+    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+    parsed.set(key, cron);
+  }
+  return cron;
 }
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message.replace(/^CronPattern:\s*/, "") : String(error));
