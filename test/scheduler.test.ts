@@ -3,7 +3,8 @@ import { call, registerJob, uniqueName } from "./helpers/api";
 import { clock } from "../src/lib/clock";
 import { advanceClock, freezeClock, setClock } from "./helpers/clock";
 import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
-import { calls, failNext } from "./helpers/test-handlers";
+import { calls, failNext, gate } from "./helpers/test-handlers";
+import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 
 // Real alarms keep firing while tests run; a frozen clock makes them see
 // nothing due, so only the instants a test makes due are run.
@@ -208,3 +209,73 @@ async function waitForRetry(name: string, attempts = 1) {
     { timeout: 5_000, interval: 10 },
   );
 }
+
+describe("a scheduled run is written to D1 once, when it ends, unless it takes a while", () => {
+  it("a short run: nothing in D1 while it goes, one finished record after", async () => {
+    const name = uniqueName("short");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    const release = gate(name);
+    await setNext(name, minuteFloor(clockNow()));
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(calls.get(name)).toBe(1));
+    expect(await runsOf(name)).toHaveLength(0);
+    expect((await inspect(name)).running[0]).toMatchObject({ runId: null, scheduledFor: new Date(minuteFloor(clockNow())).toISOString() });
+    release();
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", attempts: 1 });
+  });
+
+  it(`a run still going after ${ADMIT_AFTER_MS / 1000} s shows as running, then is finished in place`, async () => {
+    const name = uniqueName("long");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    const release = gate(name);
+    const due = minuteFloor(clockNow());
+    await setNext(name, due);
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(calls.get(name)).toBe(1));
+    expect(Date.parse((await inspect(name)).alarmAt!)).toBe(clockNow() + ADMIT_AFTER_MS);
+
+    advanceClock(ADMIT_AFTER_MS);
+    await fireAlarm(name);
+    const [running] = await runsOf(name);
+    expect(running).toMatchObject({ status: "running", scheduled_for: new Date(due).toISOString() });
+    expect((await jobRow(name))?.last_run_status).toBe("running");
+    expect((await call("GET", `/jobs/${name}/last-result`)).json).toMatchObject({ status: "running", run_id: `run-${String(running!.seq).padStart(4, "0")}` });
+
+    release();
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ seq: running!.seq, status: "success" });
+    expect((await jobRow(name))?.last_run_status).toBe("success");
+  });
+
+  it("a manual trigger refused by overlap names the scheduled run in progress by its run_id", async () => {
+    const name = uniqueName("named");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    const release = gate(name);
+    await setNext(name, minuteFloor(clockNow()));
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(calls.get(name)).toBe(1));
+    const refused = await call("POST", `/jobs/${name}/trigger`, { body: {} });
+    expect(refused.status).toBe(409);
+    const [admitted] = await runsOf(name);
+    expect(refused.json.error.details.running_run_id).toBe(`run-${String(admitted!.seq).padStart(4, "0")}`);
+    release();
+    expect(await settled(name)).toHaveLength(1);
+  });
+
+  it("a scheduled run whose object died before anything reached D1 is recorded as failed at its timeout", async () => {
+    const name = uniqueName("lost");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated", timeout_seconds: 5 });
+    gate(name); // never released
+    await setNext(name, minuteFloor(clockNow()));
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(calls.get(name)).toBe(1));
+    advanceClock(5_000);
+    await fireAlarm(name);
+    const [run] = await runsOf(name);
+    expect(run).toMatchObject({ status: "failed", triggered_by: "scheduler" });
+    expect(run!.error).toMatch(/timeout_seconds=5/);
+  });
+});

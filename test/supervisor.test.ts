@@ -5,7 +5,7 @@ import worker from "../src/index";
 import { RUNS_KEPT_PER_JOB } from "../src/scheduler/supervisor";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
-import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext } from "./helpers/scheduler";
+import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
 import "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
@@ -83,16 +83,24 @@ describe("self-repair", () => {
     expect((await inspect(name)).alarmAt).toBeNull();
   });
 
-  it("an object whose job was deleted from D1 disarms itself when its alarm fires, running nothing", async () => {
+  it("an object whose job was deleted from D1 behind its back disarms itself at its next run", async () => {
     const name = uniqueName("orphan");
     await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    // A row deleted without going through the API (the API removes the object's schedule first).
     await env.DB.prepare("DELETE FROM jobs WHERE job_name = ?").bind(name).run();
-    await setNext(name, minuteFloor(clockNow()));
+    const due = minuteFloor(clockNow());
+    await setNext(name, due);
     await fireAlarm(name);
-    expect(await runsOf(name)).toHaveLength(0);
+    // The run is written to D1 once, at its end (one batch per run); that write finds the job gone.
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
     const state = await inspect(name);
     expect(state.config).toBeNull();
     expect(state.alarmAt).toBeNull();
+    expect(await jobRow(name)).toBeNull(); // never resurrected
+    await setNext(name, due + MINUTE);
+    expect(await fireAlarm(name)).toBe(false);
+    expect(await runsOf(name)).toHaveLength(1);
   });
 
   it("prunes run history beyond the retention limit, keeping the newest and anything running", async () => {

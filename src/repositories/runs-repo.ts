@@ -9,49 +9,107 @@ import { runs, type RunRow } from "../db/schema";
  * finished again.
  */
 
-const INSERTED_HERE = "EXISTS (SELECT 1 FROM runs WHERE seq = last_insert_rowid() AND job_id = ?1 AND started_at = ?3)";
-
-export interface AdmitScheduled {
+export interface ScheduledRun {
   jobId: number;
   jobName: string;
   scheduledFor: string;
   catchUp: boolean;
   startedAt: string;
+  attempts: number;
+  /** The job's next instant as its object holds it now; written to D1 with the run. */
   nextRunAt: string | null;
 }
 
-export interface Admission {
-  /** The new run's sequence number; null if not inserted. */
+export interface Recorded {
+  /** The run's sequence number; null if this instant was already recorded otherwise. */
   seq: number | null;
   /** False if D1 no longer has this registration active: the object's schedule is stale. */
   jobActive: boolean;
 }
 
-/** Inserts the run for a scheduled instant (once) and moves the job's next_run_at. */
-export async function admitScheduledRun(db: Db, run: AdmitScheduled): Promise<Admission> {
+// "This batch's run is the one recorded for the instant, with this start": the job's
+// last_run_* move only then, and only forwards (runs may overlap).
+const OURS = `EXISTS (SELECT 1 FROM runs WHERE job_id = ?1 AND scheduled_for = ?3 AND started_at = ?4)
+              AND (last_run_at IS NULL OR last_run_at <= ?4)`;
+const RUN_OF_INSTANT = "(SELECT seq FROM runs WHERE job_id = ?1 AND scheduled_for = ?3)";
+
+function moveJob(d1: D1Database, run: ScheduledRun, status: string): D1PreparedStatement {
+  // Expressions in an UPDATE read the row as it was, so the condition is repeated per column.
+  return d1
+    .prepare(
+      `UPDATE jobs SET next_run_at = ?2,
+         last_run_seq = IIF(${OURS}, ${RUN_OF_INSTANT}, last_run_seq),
+         last_run_status = IIF(${OURS}, ?5, last_run_status),
+         last_run_at = IIF(${OURS}, ?4, last_run_at)
+       WHERE job_id = ?1 AND is_active = 1 RETURNING job_id`,
+    )
+    .bind(run.jobId, run.nextRunAt, run.scheduledFor, run.startedAt, status);
+}
+
+/**
+ * Records a scheduled run that is taking a while as `running` (the write a
+ * short run never needs: see recordScheduledRun), and moves next_run_at.
+ * Inserted once per instant: the unique index refuses a second.
+ */
+export async function admitScheduledRun(db: Db, run: ScheduledRun): Promise<Recorded> {
   const d1 = db.$client;
   const [inserted, updated] = await d1.batch<{ seq?: number; job_id?: number }>([
     d1
       .prepare(
         `INSERT INTO runs (job_id, job_name, scheduled_for, catch_up, triggered_by, dry_run, status, attempts, started_at)
-         SELECT ?1, ?2, ?3, ?4, 'scheduler', 0, 'running', 1, ?5
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ?1 AND is_active = 1)
+         VALUES (?1, ?2, ?3, ?4, 'scheduler', 0, 'running', ?5, ?6)
          ON CONFLICT DO NOTHING RETURNING seq`,
       )
-      .bind(run.jobId, run.jobName, run.scheduledFor, run.catchUp ? 1 : 0, run.startedAt),
-    d1
-      .prepare(
-        // Expressions in an UPDATE read the row as it was, so the "did this
-        // batch insert the run" test is repeated for each column.
-        `UPDATE jobs SET next_run_at = ?2,
-           last_run_seq = IIF(${INSERTED_HERE}, last_insert_rowid(), last_run_seq),
-           last_run_at = IIF(${INSERTED_HERE}, ?3, last_run_at),
-           last_run_status = IIF(${INSERTED_HERE}, 'running', last_run_status)
-         WHERE job_id = ?1 AND is_active = 1 RETURNING job_id`,
-      )
-      .bind(run.jobId, run.nextRunAt, run.startedAt),
+      .bind(run.jobId, run.jobName, run.scheduledFor, run.catchUp ? 1 : 0, run.attempts, run.startedAt),
+    moveJob(d1, run, "running"),
   ]);
   return { seq: inserted?.results[0]?.seq ?? null, jobActive: (updated?.results.length ?? 0) === 1 };
+}
+
+export interface ScheduledOutcome {
+  status: "success" | "failed";
+  completedAt: string;
+  durationMs: number;
+  resultSummary: Record<string, unknown> | null;
+  error: string | null;
+}
+
+/**
+ * The one D1 write of a scheduled run: its final record and the job's fields,
+ * in one batch. Upserts over the `running` row if the run was admitted early,
+ * but never over a finished one: an instant is recorded once. The run is
+ * recorded even if the job was deleted meanwhile; the job row only moves if active.
+ */
+export async function recordScheduledRun(db: Db, run: ScheduledRun, outcome: ScheduledOutcome): Promise<Recorded> {
+  const d1 = db.$client;
+  const [recorded, updated] = await d1.batch<{ seq?: number; job_id?: number }>([
+    d1
+      .prepare(
+        `INSERT INTO runs (job_id, job_name, scheduled_for, catch_up, triggered_by, dry_run, status, attempts,
+                           started_at, completed_at, duration_ms, result_summary, error)
+         VALUES (?1, ?2, ?3, ?4, 'scheduler', 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (job_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO UPDATE SET
+           status = excluded.status, attempts = excluded.attempts, completed_at = excluded.completed_at,
+           duration_ms = excluded.duration_ms, result_summary = excluded.result_summary, error = excluded.error
+         WHERE runs.status = 'running' AND runs.started_at = excluded.started_at
+         RETURNING seq`,
+      )
+      .bind(
+        run.jobId,
+        run.jobName,
+        run.scheduledFor,
+        run.catchUp ? 1 : 0,
+        outcome.status,
+        run.attempts,
+        run.startedAt,
+        outcome.completedAt,
+        outcome.durationMs,
+        outcome.resultSummary === null ? null : JSON.stringify(outcome.resultSummary),
+        outcome.error,
+      ),
+    moveJob(d1, run, outcome.status),
+  ]);
+  return { seq: recorded?.results[0]?.seq ?? null, jobActive: (updated?.results.length ?? 0) === 1 };
 }
 
 export interface RecordSkipped {
@@ -64,7 +122,7 @@ export interface RecordSkipped {
 }
 
 /** Records a scheduled instant that was not run (overlap or misfire policy) and moves next_run_at. */
-export async function recordSkippedRun(db: Db, skip: RecordSkipped): Promise<Admission> {
+export async function recordSkippedRun(db: Db, skip: RecordSkipped): Promise<Recorded> {
   const d1 = db.$client;
   const [inserted, updated] = await d1.batch<{ seq?: number; job_id?: number }>([
     d1

@@ -6,7 +6,7 @@ import { clock } from "../lib/clock";
 import { formatRunId, isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { setNextRunAt } from "../repositories/jobs-repo";
-import { admitManualRun, admitScheduledRun, recordSkippedRun, type AdmitManual } from "../repositories/runs-repo";
+import { admitManualRun, recordSkippedRun, type AdmitManual } from "../repositories/runs-repo";
 import { ON_TIME_GRACE_MS, planDue } from "./due-plan";
 import { sameSchedule, type JobConfig } from "./job-config";
 import { RunExecutor, type RunningEntry } from "./run-executor";
@@ -25,6 +25,8 @@ export interface SchedulerState {
 
 const CONFIG = "config";
 const NEXT = "next";
+/** The latest scheduled instant this object has started a run for. */
+const LAST_INSTANT = "last_instant";
 
 /**
  * One object per job (addressed by job name). It owns the job's timing: the
@@ -39,7 +41,13 @@ export class JobScheduler extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = createDb(env.DB);
-    this.runs = new RunExecutor(ctx, this.db, () => this.rearm());
+    this.runs = new RunExecutor(
+      ctx,
+      this.db,
+      () => this.rearm(),
+      () => (this.next === null ? null : isoMs(this.next)),
+      (jobId) => this.disarmStale(jobId),
+    );
   }
 
   /**
@@ -61,6 +69,12 @@ export class JobScheduler extends DurableObject<Env> {
     return this.ctx.storage.kv.get<number>(NEXT) ?? null;
   }
 
+  /** Stores the job's config; a new registration of the name starts its instants afresh. */
+  private store(config: JobConfig): void {
+    if (this.config?.jobId !== config.jobId) this.ctx.storage.kv.delete(LAST_INSTANT);
+    this.ctx.storage.kv.put(CONFIG, config);
+  }
+
   private setNext(next: Date | null): void {
     this.ctx.storage.kv.put(NEXT, next ? next.getTime() : null);
   }
@@ -68,7 +82,7 @@ export class JobScheduler extends DurableObject<Env> {
   /** Stores the job's schedule and arms the alarm for `nextRunAt` (null: not scheduled). */
   configure(config: JobConfig, nextRunAt: string | null): Promise<void> {
     return this.exclusive(async () => {
-      this.ctx.storage.kv.put(CONFIG, config);
+      this.store(config);
       this.setNext(config.isActive && nextRunAt ? new Date(nextRunAt) : null);
       await this.rearm();
     });
@@ -90,7 +104,9 @@ export class JobScheduler extends DurableObject<Env> {
       await this.runs.reapExpired(now);
       const running = this.runs.list();
       if (config.overlapPolicy === "skip" && running.length > 0) {
-        return { accepted: false, reason: "overlap", runningRunId: running[0]!.runId } as const;
+        // A scheduled run is written to D1 late (see ADMIT_AFTER_MS); write it now so it has a run_id to name.
+        const { runId, scheduledFor } = await this.runs.admit(running[0]!);
+        return { accepted: false, reason: "overlap", runningRunId: runId ?? `the run scheduled for ${scheduledFor}` } as const;
       }
       const startedAt = isoMs(now);
       const seq = await admitManualRun(this.db, {
@@ -102,7 +118,7 @@ export class JobScheduler extends DurableObject<Env> {
         audit,
       });
       if (seq === null) return { accepted: false, reason: "gone" } as const;
-      this.runs.start(config, { seq, startedAt: now, scheduledFor: null, ...request });
+      this.runs.start(config, { seq, startedAt: now, scheduledFor: null, catchUp: false, ...request });
       await this.rearm();
       return { accepted: true, runId: formatRunId(seq), triggeredAt: startedAt } as const;
     });
@@ -115,6 +131,7 @@ export class JobScheduler extends DurableObject<Env> {
   private async onAlarm(now: Date): Promise<void> {
     await this.runs.reapExpired(now);
     this.runs.resumeDueRetries(now);
+    await this.runs.admitDue(now);
     const config = this.config;
     const next = this.next;
     if (config?.isActive && next !== null && next <= now.getTime()) {
@@ -123,51 +140,56 @@ export class JobScheduler extends DurableObject<Env> {
     await this.rearm();
   }
 
-  /** The stored next instant has come: run it, catch up, or skip it, by policy. */
+  /**
+   * The stored next instant has come: run it, catch up, or skip it, by policy.
+   * A run starts without a D1 round trip: the object's own storage records the
+   * instant (exactly once: `last_instant` and `next` move in the same
+   * synchronous step), and the run is written to D1 once, when it ends.
+   */
   private async fire(config: JobConfig, due: Date, now: Date): Promise<void> {
     const plan = planDue(config, due, now);
     const nextRunAt = plan.next ? isoMs(plan.next) : null;
     const running = this.runs.list();
-    let jobActive = true;
-    if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
-      const reason = `previous run ${running[0]!.runId} was still running (overlap_policy is "skip")`;
-      ({ jobActive } = await this.skip(config, plan.run.scheduledFor, now, reason, nextRunAt));
+    const lastInstant = this.ctx.storage.kv.get<number>(LAST_INSTANT) ?? Number.NEGATIVE_INFINITY;
+    if (plan.run && plan.run.scheduledFor.getTime() <= lastInstant) {
+      // This instant already has its run (a repeated alarm): never run it twice.
+      this.setNext(plan.next);
+    } else if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
+      const reason = `previous run ${running[0]!.runId ?? `(scheduled for ${running[0]!.scheduledFor})`} was still running (overlap_policy is "skip")`;
+      const { jobActive } = await this.skip(config, plan.run.scheduledFor, now, reason, nextRunAt);
+      this.setNext(plan.next);
+      if (!jobActive) this.disarmStale(config.jobId);
     } else if (plan.run) {
-      const admission = await admitScheduledRun(this.db, {
-        jobId: config.jobId,
-        jobName: config.jobName,
-        scheduledFor: isoMs(plan.run.scheduledFor),
+      this.ctx.storage.kv.put(LAST_INSTANT, plan.run.scheduledFor.getTime());
+      this.setNext(plan.next);
+      this.runs.start(config, {
+        seq: null,
+        startedAt: now,
+        scheduledFor: plan.run.scheduledFor,
         catchUp: plan.run.catchUp,
-        startedAt: isoMs(now),
-        nextRunAt,
+        triggeredBy: "scheduler",
+        dryRun: false,
       });
-      jobActive = admission.jobActive;
-      // No seq: this instant already has its run (a repeated alarm); never run it twice.
-      if (admission.seq !== null) {
-        this.runs.start(config, {
-          seq: admission.seq,
-          startedAt: now,
-          scheduledFor: plan.run.scheduledFor,
-          triggeredBy: "scheduler",
-          dryRun: false,
-        });
-      }
       if (plan.missed > 0) {
         logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.run.catchUp });
       }
     } else if (plan.skipped) {
-      ({ jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt));
+      const { jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt);
+      this.setNext(plan.next);
+      if (!jobActive) this.disarmStale(config.jobId);
     } else {
+      this.setNext(plan.next);
       await setNextRunAt(this.db, config.jobId, nextRunAt);
     }
-    if (!jobActive) {
-      // D1 no longer has this registration active: the schedule here is stale.
-      logEvent("job.repair", { job_name: config.jobName, action: "disarmed_stale_schedule" }, "warn");
-      this.ctx.storage.kv.delete(CONFIG);
-      this.setNext(null);
-      return;
-    }
-    this.setNext(plan.next);
+  }
+
+  /** D1 no longer has this registration active: the schedule here is stale. */
+  private disarmStale(jobId: number): void {
+    const config = this.config;
+    if (!config?.isActive || config.jobId !== jobId) return;
+    logEvent("job.repair", { job_name: config.jobName, repairs: ["disarmed: job is deleted or paused in D1"] }, "warn");
+    this.ctx.storage.kv.delete(CONFIG);
+    this.setNext(null);
   }
 
   private skip(config: JobConfig, scheduledFor: Date, now: Date, reason: string, nextRunAt: string | null) {
@@ -225,7 +247,7 @@ export class JobScheduler extends DurableObject<Env> {
         return repairs;
       }
       if (!current || !sameSchedule(current, desired) || this.next === null) {
-        this.ctx.storage.kv.put(CONFIG, desired);
+        this.store(desired);
         this.setNext(nextRunAfter(desired.cronExpression, desired.timezone, now));
         repairs.push(current ? "rescheduled: schedule differed from D1" : "armed: job had no schedule");
       }

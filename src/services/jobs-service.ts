@@ -143,26 +143,24 @@ export async function updateJob(env: Env, db: Db, jobName: string, patch: PatchJ
     nextRunAt = next ? isoMs(next) : null;
   }
   const action = job.isActive && !isActive ? "pause" : !job.isActive && isActive ? "resume" : "update";
-  const updated = await jobsRepo.updateJob(
-    db,
-    job.jobId,
-    {
-      cronExpression,
-      timezone,
-      isActive,
-      nextRunAt,
-      updatedAt: isoMs(now),
-      ...(patch.handler !== undefined && { handler: patch.handler }),
-      ...(patch.overlap_policy !== undefined && { overlapPolicy: patch.overlap_policy }),
-      ...(patch.misfire_policy !== undefined && { misfirePolicy: patch.misfire_policy }),
-      ...(patch.catchup_window_seconds !== undefined && { catchupWindowSeconds: patch.catchup_window_seconds }),
-      ...(patch.max_retries !== undefined && { maxRetries: patch.max_retries }),
-      ...(patch.timeout_seconds !== undefined && { timeoutSeconds: patch.timeout_seconds }),
-    },
-    auditEntry(actor, action, jobName, present.jobDetail(job, []), patch, now),
-  );
+  const changes: jobsRepo.JobChanges = {
+    cronExpression,
+    timezone,
+    isActive,
+    nextRunAt,
+    updatedAt: isoMs(now),
+    ...(patch.handler !== undefined && { handler: patch.handler }),
+    ...(patch.overlap_policy !== undefined && { overlapPolicy: patch.overlap_policy }),
+    ...(patch.misfire_policy !== undefined && { misfirePolicy: patch.misfire_policy }),
+    ...(patch.catchup_window_seconds !== undefined && { catchupWindowSeconds: patch.catchup_window_seconds }),
+    ...(patch.max_retries !== undefined && { maxRetries: patch.max_retries }),
+    ...(patch.timeout_seconds !== undefined && { timeoutSeconds: patch.timeout_seconds }),
+  };
+  // The object first, as for delete: if D1's write then fails, the supervisor puts
+  // the object back to what D1 says; a paused job is never left with an alarm.
+  await scheduler(env, jobName).configure(configFromRow({ ...job, ...changes } as JobRow), nextRunAt);
+  const updated = await jobsRepo.updateJob(db, job.jobId, changes, auditEntry(actor, action, jobName, present.jobDetail(job, []), patch, now));
   if (!updated) throw jobNotFound(jobName);
-  await scheduler(env, jobName).configure(configFromRow(updated), updated.nextRunAt);
   return getJob(db, jobName);
 }
 

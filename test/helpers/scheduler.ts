@@ -50,12 +50,16 @@ export async function jobRow(jobName: string) {
   return env.DB.prepare("SELECT * FROM jobs WHERE job_name = ?").bind(jobName).first<Record<string, unknown>>();
 }
 
-/** Waits (bounded) until no run of the job is in progress, then returns the runs. */
+/**
+ * Waits (bounded) until no run of the job is in progress, in its object or in
+ * D1 (a scheduled run is written to D1 when it ends), then returns the runs.
+ */
 export async function settled(jobName: string): Promise<RunRecord[]> {
   await vi.waitFor(
     async () => {
+      if ((await inspect(jobName)).running.length > 0) throw new Error("still running in its object");
       const runs = await runsOf(jobName);
-      if (runs.some((r) => r.status === "running")) throw new Error("still running");
+      if (runs.some((r) => r.status === "running")) throw new Error("still running in D1");
     },
     { timeout: 5_000, interval: 10 },
   );
