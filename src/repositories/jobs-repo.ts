@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditLog, jobCount, jobs, type JobRow } from "../db/schema";
 
@@ -6,9 +6,20 @@ export type NewJob = typeof jobs.$inferInsert;
 export type JobChanges = Partial<Omit<NewJob, "jobId" | "jobName" | "createdAt">>;
 export type AuditEntry = typeof auditLog.$inferInsert;
 
-/** One page of jobs by name; reads only the rows it returns (job_name is indexed). */
-export function listJobs(db: Db, offset: number, limit: number): Promise<JobRow[]> {
-  return db.select().from(jobs).orderBy(asc(jobs.jobName)).limit(limit).offset(offset);
+/**
+ * One page of jobs by name and the number of jobs, in one statement: the page
+ * reads only its own rows (job_name is indexed) and the total comes from the
+ * counter the triggers maintain, never from scanning.
+ */
+export async function listJobsPage(db: Db, offset: number, limit: number): Promise<{ rows: JobRow[]; total: number }> {
+  const page = await db
+    .select({ ...getTableColumns(jobs), total: sql<number>`(SELECT total FROM job_count WHERE id = 1)` })
+    .from(jobs)
+    .orderBy(asc(jobs.jobName))
+    .limit(limit)
+    .offset(offset);
+  if (page.length === 0) return { rows: [], total: await countJobs(db) };
+  return { rows: page.map(({ total: _total, ...row }) => row), total: page[0]!.total };
 }
 
 /** The number of registered jobs, from the counter the triggers maintain (one row read). */

@@ -66,7 +66,7 @@ const isUniqueViolation = (error: unknown): boolean =>
 const scheduler = (env: Env, jobName: string) => env.JOB_SCHEDULER.getByName(jobName);
 
 export async function listJobs(db: Db, page: number, limit: number) {
-  const [rows, total] = await Promise.all([jobsRepo.listJobs(db, (page - 1) * limit, limit), jobsRepo.countJobs(db)]);
+  const { rows, total } = await jobsRepo.listJobsPage(db, (page - 1) * limit, limit);
   return { data: rows.map(present.jobSummary), pagination: { page, limit, total } };
 }
 
