@@ -1,0 +1,18 @@
+// Small statistics helpers: nearest-rank percentiles over plain arrays of numbers.
+
+export function percentile(values, q) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function summary(values) {
+  return {
+    n: values.length,
+    p50: percentile(values, 0.5),
+    p99: percentile(values, 0.99),
+    max: values.length ? Math.max(...values) : Number.NaN,
+  };
+}
+
+export const round = (value, digits = 1) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : Number.NaN);
