@@ -5,6 +5,7 @@
 //   npm run bench                        full run (1,000 / 100 / 5,000 jobs, 10 s loads)
 //   BENCH_JOBS=100 node bench/run.mjs --smoke   every figure, small and quick (npm test)
 // Sizes: BENCH_JOBS, BENCH_JOBS_100, BENCH_FANOUT, BENCH_DURATION (s), BENCH_PORT (8811-8818);
+// BENCH_HANDLER=benchNoop runs jobs whose handler does no D1 work (scheduler cost alone);
 // BENCH_LOCAL_OBSERVABILITY=1 keeps wrangler's local trace collector on (as `npm run dev` has it);
 // BENCH_SOURCE=<dir> measures the service from another working tree (a candidate change).
 import { execFileSync } from "node:child_process";
@@ -39,12 +40,18 @@ const cfg = {
   port: int("BENCH_PORT", 8811),
   metered: smoke ? 3 : 10,
   triggerJobs: 20,
+  // The handler every bench job runs: the built-in one that is cheapest on an empty
+  // platform dataset (one D1 read), or "benchNoop" (bench/worker.ts: no D1 at all).
+  handler: process.env.BENCH_HANDLER || phase.HANDLER,
   // wrangler dev's local trace collector (on by default for `npm run dev`) streams every
   // invocation, D1 call and console line to another worker on the same workerd thread.
   // It is a dev tool, not part of the Worker, so it is off unless asked for.
   localObservability: /^(1|true|on)$/i.test(process.env.BENCH_LOCAL_OBSERVABILITY ?? ""),
   connections: { list: 50, trigger: 20 },
 };
+if (!["checkCertificationExpiry", "liftExpiredPauses", "generateWeeklyExpiryReport", "benchNoop"].includes(cfg.handler)) {
+  throw new Error(`BENCH_HANDLER must name a registered handler or benchNoop, got ${cfg.handler}`);
+}
 if (cfg.port < 8811 || cfg.port > 8818) throw new Error("BENCH_PORT must be 8811-8818 (the inspector takes the next port)");
 
 /** Milliseconds per object armed, as last observed (starts generous; the trigger jobs calibrate it). */
@@ -95,7 +102,7 @@ try {
   log(`wrangler dev ready on ${srv.base} (state in ${snap.state}, log in ${logFile})`);
 
   const triggerNames = Array.from({ length: cfg.triggerJobs }, (_, i) => `trig-${String(i).padStart(5, "0")}`);
-  const trig = await phase.registerJobs(api, { prefix: "trig", count: cfg.triggerJobs, cron: "0 0 29 2 *", overlap: "allow" });
+  const trig = await phase.registerJobs(api, { prefix: "trig", count: cfg.triggerJobs, cron: "0 0 29 2 *", overlap: "allow", handler: cfg.handler });
   details.register_trigger_jobs = observeArm("job", cfg.triggerJobs, trig.ms);
   armRate.baseline = armRate.job;
 
@@ -148,16 +155,16 @@ async function fullRun(api, triggerNames) {
   const i3 = phase.minuteAtOrAfter(Date.now() + estimateArmMs("job", cfg.fanout) + apiBudgetMs + 15_000 + 120_000);
   const i1 = i3 - 120_000;
   const i2 = i3 - 60_000;
-  const registeredFan = await phase.registerJobs(api, { prefix: "fan", count: cfg.fanout, cron: phase.cronFor(i3) });
+  const registeredFan = await phase.registerJobs(api, { prefix: "fan", count: cfg.fanout, cron: phase.cronFor(i3), handler: cfg.handler });
   details.register_fanout = observeArm("job", cfg.fanout, registeredFan.ms);
-  await phase.registerJobs(api, { prefix: "zz-metered", count: cfg.metered, cron: phase.cronFor(i3), metered: true });
+  await phase.registerJobs(api, { prefix: "zz-metered", count: cfg.metered, cron: phase.cronFor(i3), metered: true, handler: cfg.handler });
   log(`${cfg.fanout} jobs (+${cfg.metered} metered) registered in ${registeredFan.ms} ms, due at ${iso(i3)}`);
 
   await measureApi(api, triggerNames);
 
   // 100 jobs at I1; 100 baseline objects 20 s later.
   if (Date.now() > i1 - 3_000) throw new Error(`the API figures took too long: no time left before ${iso(i1)}`);
-  const registered100 = await phase.registerJobs(api, { prefix: "lat100", count: cfg.jobs100, cron: phase.cronFor(i1) });
+  const registered100 = await phase.registerJobs(api, { prefix: "lat100", count: cfg.jobs100, cron: phase.cronFor(i1), handler: cfg.handler });
   details.register_100 = observeArm("job", cfg.jobs100, registered100.ms);
   const b1 = i1 + 20_000;
   details.arm_100_baseline = await phase.armBaseline(api, { phase: "base100", count: cfg.jobs100, at: b1 });
@@ -173,7 +180,7 @@ async function fullRun(api, triggerNames) {
   log(`${cfg.jobs100} jobs: p99 ${lat100.lateness.p99} ms (baseline ${base100.lateness.p99} ms cold, ${warm100.lateness.p99} ms warm)`);
 
   // 1,000 jobs at I2; 1,000 baseline objects 30 s later.
-  const registered = await phase.registerJobs(api, { prefix: "lat", count: cfg.jobs, cron: phase.cronFor(i2) });
+  const registered = await phase.registerJobs(api, { prefix: "lat", count: cfg.jobs, cron: phase.cronFor(i2), handler: cfg.handler });
   details.register_lateness = observeArm("job", cfg.jobs, registered.ms);
   const b2 = i2 + 30_000;
   details.arm_lateness_baseline = observeArm("baseline", cfg.jobs, (await phase.armBaseline(api, { phase: "base", count: cfg.jobs, at: b2 })).ms);
@@ -198,8 +205,8 @@ async function fullRun(api, triggerNames) {
 /** One instant for everything, and the API measured while waiting for it: proves every figure is produced. */
 async function smokeRun(api, triggerNames) {
   const instant = phase.minuteAtOrAfter(Date.now() + 10_000);
-  await phase.registerJobs(api, { prefix: "lat", count: cfg.jobs, cron: phase.cronFor(instant) });
-  await phase.registerJobs(api, { prefix: "zz-metered", count: cfg.metered, cron: phase.cronFor(instant), metered: true });
+  await phase.registerJobs(api, { prefix: "lat", count: cfg.jobs, cron: phase.cronFor(instant), handler: cfg.handler });
+  await phase.registerJobs(api, { prefix: "zz-metered", count: cfg.metered, cron: phase.cronFor(instant), metered: true, handler: cfg.handler });
   const at = Date.now() + 5_000;
   await phase.armBaseline(api, { phase: "base", count: cfg.jobs, at });
   log(`${cfg.jobs} jobs due at ${iso(instant)}; ${cfg.jobs} baseline objects at ${iso(at)}`);
@@ -213,7 +220,12 @@ async function smokeRun(api, triggerNames) {
   await recordWritesPerRun(api, instant);
 }
 
+function warnIfFailed(result, count, what) {
+  if (result.succeeded < count) log(`warning: only ${result.succeeded} of ${count} ${what} runs succeeded (see bench/out/wrangler.log)`);
+}
+
 function recordLateness(lat, base) {
+  warnIfFailed(lat, lat.lateness.n, "lateness");
   details.lateness = { jobs: lat, baseline: base };
   results.fire_lateness_p50_ms = lat.lateness.p50;
   results.fire_lateness_p99_ms = lat.lateness.p99;
@@ -224,6 +236,7 @@ function recordLateness(lat, base) {
 }
 
 function recordFanout(fan, base) {
+  warnIfFailed(fan, fan.lateness.n, "fan-out");
   details.fanout = { jobs: fan, baseline: base };
   results.fanout_seconds = round(fan.fanoutSeconds, 2);
   results.baseline_fanout_seconds = round(base.fanoutSeconds, 2);

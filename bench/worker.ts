@@ -3,12 +3,18 @@
  * bench-only objects and routes (/__bench/*). Only bench/wrangler.toml points
  * here; production never routes any of it.
  */
+import { registerHandler } from "../src/handlers";
 import service from "../src/index";
 import { benchRoutes, type BenchEnv } from "./routes";
 
 export { JobScheduler, Supervisor } from "../src/index";
 export { BaselineObject } from "./baseline-object";
 export { MeteredJobScheduler } from "./metered-job-scheduler";
+
+// BENCH_HANDLER=benchNoop: a run with no D1 work of its own, to measure the
+// scheduler's own cost apart from its handler's (a D1 read costs as much as
+// the baseline's whole run on the local runtime).
+registerHandler("benchNoop", async () => ({}));
 
 export default {
   fetch(request, env, ctx) {

@@ -52,7 +52,7 @@ export function printReport(results, details, { smoke }) {
   const sizes = details.config;
   console.log(
     `\nsizes: ${sizes.jobs} jobs (lateness), ${sizes.jobs100} (100-job p99), ${sizes.fanout} (fan-out), ` +
-      `${sizes.duration} s per load; wrangler's local trace collector ${sizes.localObservability ? "on" : "off"}; ` +
+      `${sizes.duration} s per load; handler ${sizes.handler}; wrangler's local trace collector ${sizes.localObservability ? "on" : "off"}; ` +
       `ulimit -n ${details.ulimit_n}; ${details.machine.cpus} CPUs (${details.machine.model}); load ${details.load_average_start?.[0] ?? "?"}`,
   );
   if (details.error) console.log(`error: ${details.error.split("\n")[0]}`);
