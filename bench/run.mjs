@@ -93,6 +93,16 @@ try {
   snap = server.snapshot(repo, source);
   if (!smoke) await measureBundle(); // before the server starts: it is CPU-heavy
   await server.migrate(snap);
+  if (process.env.BENCH_PORT === undefined) {
+    // Without an explicit BENCH_PORT, take the first free pair (port, inspector) in 8811-8818,
+    // so that `npm test` does not fail because another bench is running.
+    for (const p of [8811, 8813, 8815, 8817]) {
+      if (!(await server.listening(p)) && !(await server.listening(p + 1))) {
+        cfg.port = p;
+        break;
+      }
+    }
+  }
   srv = await server.start(snap, { port: cfg.port, logFile, extraEnv: { X_LOCAL_OBSERVABILITY: String(cfg.localObservability) } });
   const api = client(srv.base);
   await api.get(`${phase.API}/jobs`); // as `npm run dev` does: starts the supervisor

@@ -112,7 +112,7 @@ export async function start(snap, { port, logFile, extraArgs = [], extraEnv = {}
   throw new Error(`wrangler dev did not answer within 90 s; see ${logFile}`);
 }
 
-function listening(port) {
+export function listening(port) {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
     socket.once("connect", () => {
