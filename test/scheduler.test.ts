@@ -210,10 +210,13 @@ async function waitForRetry(name: string, attempts = 1) {
   );
 }
 
+/** Hourly at the frozen clock's minute: due now, next an hour away, whatever second the test starts at. */
+const thisMinuteHourly = () => `${clock.now().getUTCMinutes()} * * * *`;
+
 describe("a scheduled run is written to D1 once, when it ends, unless it takes a while", () => {
   it("a short run: nothing in D1 while it goes, one finished record after", async () => {
     const name = uniqueName("short");
-    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    await registerJob(name, { cron_expression: thisMinuteHourly(), handler: "testGated" });
     const release = gate(name);
     await setNext(name, minuteFloor(clockNow()));
     await fireAlarm(name);
@@ -228,13 +231,13 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
 
   it(`a run still going after ${ADMIT_AFTER_MS / 1000} s shows as running, then is finished in place`, async () => {
     const name = uniqueName("long");
-    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    await registerJob(name, { cron_expression: thisMinuteHourly(), handler: "testGated" });
     const release = gate(name);
     const due = minuteFloor(clockNow());
     await setNext(name, due);
     await fireAlarm(name);
     await vi.waitFor(() => expect(calls.get(name)).toBe(1));
-    expect(Date.parse((await inspect(name)).alarmAt!)).toBe(clockNow() + ADMIT_AFTER_MS);
+    expect(Date.parse((await inspect(name)).alarmAt!)).toBe(clockNow() + ADMIT_AFTER_MS); // before the next instant
 
     advanceClock(ADMIT_AFTER_MS);
     await fireAlarm(name);
@@ -252,7 +255,7 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
 
   it("a manual trigger refused by overlap names the scheduled run in progress by its run_id", async () => {
     const name = uniqueName("named");
-    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    await registerJob(name, { cron_expression: thisMinuteHourly(), handler: "testGated" });
     const release = gate(name);
     await setNext(name, minuteFloor(clockNow()));
     await fireAlarm(name);
@@ -267,7 +270,7 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
 
   it("a scheduled run whose object died before anything reached D1 is recorded as failed at its timeout", async () => {
     const name = uniqueName("lost");
-    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated", timeout_seconds: 5 });
+    await registerJob(name, { cron_expression: thisMinuteHourly(), handler: "testGated", timeout_seconds: 5 });
     gate(name); // never released
     await setNext(name, minuteFloor(clockNow()));
     await fireAlarm(name);
