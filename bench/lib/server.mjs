@@ -31,6 +31,8 @@ export function snapshot(repo, source = repo) {
   for (const file of readdirSync(join(repo, "bench"))) {
     if (file.endsWith(".ts") || file === "wrangler.toml") cpSync(join(repo, "bench", file), join(app, "bench", file));
   }
+  mkdirSync(join(app, "bench", "lib"));
+  cpSync(join(repo, "bench", "lib", "dev-server.mjs"), join(app, "bench", "lib", "dev-server.mjs"));
   symlinkSync(join(repo, "node_modules"), join(app, "node_modules"), "dir");
   return { root, app, state: join(root, "state") };
 }
@@ -76,25 +78,17 @@ export async function start(snap, { port, logFile, extraArgs = [], extraEnv = {}
     if (await listening(p)) throw new Error(`port ${p} is already in use: stop whatever listens there, or set BENCH_PORT`);
   }
   const out = openSync(logFile, "w");
-  const child = spawn(
-    wranglerBin(snap.app),
-    [
-      "dev",
-      "-c",
-      "bench/wrangler.toml",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(port + 1),
-      "--persist-to",
-      snap.state,
-      "--show-interactive-dev-session=false",
-      ...extraArgs,
-    ],
-    { cwd: snap.app, env: { ...env, ...extraEnv }, detached: true, stdio: ["ignore", out, out] },
-  );
+  // wrangler's dev engine without the DevTools inspector: see dev-server.mjs.
+  // BENCH_CLI=1 runs the `wrangler dev` command itself instead (inspector attached).
+  const cli = /^(1|true|on)$/i.test(process.env.BENCH_CLI ?? "");
+  const [command, args] = cli
+    ? [
+        wranglerBin(snap.app),
+        ["dev", "-c", "bench/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1),
+          "--persist-to", snap.state, "--show-interactive-dev-session=false", ...extraArgs],
+      ]
+    : [process.execPath, [join(snap.app, "bench", "lib", "dev-server.mjs"), "bench/wrangler.toml", String(port), snap.state]];
+  const child = spawn(command, args, { cwd: snap.app, env: { ...env, ...extraEnv }, detached: true, stdio: ["ignore", out, out] });
   const server = { child, base: `http://127.0.0.1:${port}`, exited: false };
   child.on("exit", () => (server.exited = true));
   const deadline = Date.now() + 90_000;
