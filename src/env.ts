@@ -10,4 +10,6 @@ export interface Env {
   SCHEDULER_API_TOKEN?: string;
   /** "true" makes reads require a token too. */
   REQUIRE_AUTH_FOR_READS?: string;
+  /** Milliseconds a job's object is woken before its instant (default 1000, 0 = off, at most 10000). */
+  FIRE_LEAD_MS?: string;
 }

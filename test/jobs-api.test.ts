@@ -4,7 +4,7 @@ import { nextRunAfter, upcomingRuns } from "../src/cron/schedule";
 import { clock } from "../src/lib/clock";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
-import { inspect, settled } from "./helpers/scheduler";
+import { alarmFor, inspect, settled } from "./helpers/scheduler";
 import "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
@@ -68,7 +68,7 @@ describe("POST /jobs", () => {
     });
     expect(res.json.created_at).toMatch(ISO_SECONDS);
     const state = await inspect(name);
-    expect(state.alarmAt).toBe(new Date(Date.parse(res.json.next_run_at)).toISOString());
+    expect(state.alarmAt).toBe(alarmFor(res.json.next_run_at));
   });
 
   it("is_active defaults to true; an inactive job has next_run_at null", async () => {
@@ -228,7 +228,7 @@ describe("job detail and updates", () => {
 
     const resumed = await call("PATCH", `/jobs/${name}`, { body: { is_active: true } });
     expect(resumed.json.next_run_at).toBe(iso(nextRunAfter("*/5 * * * *", "UTC", clock.now())));
-    expect((await inspect(name)).alarmAt).toBe(new Date(Date.parse(resumed.json.next_run_at)).toISOString());
+    expect((await inspect(name)).alarmAt).toBe(alarmFor(resumed.json.next_run_at));
   });
 
   it("PATCH of the cron or the zone recomputes next_run_at at once; policies keep it", async () => {

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { clock } from "../src/lib/clock";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { advanceClock, freezeClock } from "./helpers/clock";
-import { editRunning, fireAlarm, inspect, jobRow, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
+import { alarmFor, editRunning, fireAlarm, inspect, jobRow, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
 import { calls, gate } from "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
@@ -151,7 +151,7 @@ describe("delete while a run is in progress", () => {
     const again = await registerJob(name, { cron_expression: "0 4 * * *", handler: "testNoop" });
     expect(again.status).toBe(201);
     expect((await call("GET", `/jobs/${name}/last-result`)).status).toBe(404); // a new registration has no runs yet
-    expect((await inspect(name)).alarmAt).toBe(new Date(Date.parse(again.json.next_run_at)).toISOString());
+    expect((await inspect(name)).alarmAt).toBe(alarmFor(again.json.next_run_at));
     // The old run stays in history (D1), under the old registration.
     const { results } = await env.DB.prepare("SELECT status FROM runs WHERE job_name = ?").bind(name).all();
     expect(results).toEqual([{ status: "success" }]);

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { clock } from "../src/lib/clock";
 import { advanceClock, freezeClock, setClock } from "./helpers/clock";
-import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
+import { alarmFor, FIRE_LEAD_MS, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
 import { calls, failNext, gate } from "./helpers/test-handlers";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 
@@ -37,7 +37,7 @@ describe("the alarm runs the job", () => {
     expect(nextRunAt % MINUTE).toBe(0);
     const state = await inspect(name);
     expect(state.nextRunAt).toBe(new Date(nextRunAt).toISOString());
-    expect(state.alarmAt).toBe(state.nextRunAt);
+    expect(state.alarmAt).toBe(alarmFor(state.nextRunAt));
 
     const listed = await call("GET", "/jobs?limit=100");
     const item = listed.json.data.find((j: { job_name: string }) => j.job_name === name);
@@ -84,7 +84,95 @@ describe("the alarm runs the job", () => {
     expect(last.json).toMatchObject({ status: "failed", error: "the handler broke on purpose" });
     const state = await inspect(name);
     expect(Date.parse(state.nextRunAt!)).toBeGreaterThan(clockNow());
-    expect(state.alarmAt).toBe(state.nextRunAt);
+    expect(state.alarmAt).toBe(alarmFor(state.nextRunAt));
+  });
+});
+
+describe("the alarm wakes the object FIRE_LEAD_MS early and the run starts on its instant", () => {
+  it("the lead is on, and the alarm is set that long before the next instant", async () => {
+    expect(FIRE_LEAD_MS).toBeGreaterThan(0);
+    const name = uniqueName("lead");
+    const created = await registerJob(name, { cron_expression: "*/5 * * * *", handler: "testNoop" });
+    expect(Date.parse((await inspect(name)).alarmAt!)).toBe(Date.parse(created.json.next_run_at) - FIRE_LEAD_MS);
+  });
+
+  it("an alarm that comes early waits out the rest, then runs with started_at on the instant", async () => {
+    const name = uniqueName("early");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    const instant = minuteFloor(clockNow()) + MINUTE;
+    await setNext(name, instant);
+    setClock(instant - 400); // the alarm came 400 ms before the instant (within the lead)
+
+    await fireAlarm(name);
+    const runs = await settled(name);
+
+    expect(clockNow()).toBe(instant); // it waited exactly the 400 ms (the frozen clock moves by a wait)
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", scheduled_for: new Date(instant).toISOString(), catch_up: 0 });
+    expect(Date.parse(String((runs[0] as unknown as { started_at: string }).started_at))).toBe(instant);
+    expect((await inspect(name)).alarmAt).toBe(alarmFor(new Date(instant + MINUTE).toISOString()));
+  });
+
+  it("an alarm earlier than the lead waits for nothing and runs nothing: it re-arms", async () => {
+    const name = uniqueName("tooearly");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    const instant = minuteFloor(clockNow()) + MINUTE;
+    await setNext(name, instant);
+    const at = instant - FIRE_LEAD_MS - 5_000;
+    setClock(at);
+
+    await fireAlarm(name);
+
+    expect(clockNow()).toBe(at);
+    expect(await runsOf(name)).toHaveLength(0);
+    expect((await inspect(name)).alarmAt).toBe(alarmFor(new Date(instant).toISOString()));
+  });
+
+  it("a retry that is due is not held back by a wait for an instant within the lead", async () => {
+    const name = uniqueName("retrylead");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testFlaky", max_retries: 1, overlap_policy: "allow" });
+    failNext(name, 1);
+    await call("POST", `/jobs/${name}/trigger`, { body: {} });
+    const retryAt = (await waitForRetry(name)).running[0]!.retryAt!;
+    await setNext(name, retryAt + FIRE_LEAD_MS / 2); // an instant comes half a lead after the retry
+    setClock(retryAt);
+
+    await fireAlarm(name);
+
+    expect(clockNow()).toBe(retryAt); // no wait: the retry started on time
+    const [run] = await settled(name);
+    expect(run).toMatchObject({ status: "success", attempts: 2 });
+  });
+
+  it("the wait holds no lock: a pause during it is answered at once, and the instant then does not run", async () => {
+    const name = uniqueName("pausewait");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    const instant = minuteFloor(clockNow()) + MINUTE;
+    await setNext(name, instant);
+    setClock(instant - 300);
+    // The object's wait is held open until the test lets it go (a flag it polls:
+    // a promise made here could not be settled from inside the object).
+    const tick = clock.sleep;
+    const wait = { entered: false, released: false };
+    clock.sleep = async (ms) => {
+      wait.entered = true;
+      while (!wait.released) await new Promise((resolve) => setTimeout(resolve, 5));
+      await tick(ms);
+    };
+
+    const alarm = fireAlarm(name);
+    await vi.waitFor(() => expect(wait.entered).toBe(true));
+    const paused = await call("PATCH", `/jobs/${name}`, { body: { is_active: false } }); // while the alarm waits
+    expect(paused.status).toBe(200);
+    expect(paused.json.next_run_at).toBeNull();
+    expect(wait.released).toBe(false);
+    wait.released = true;
+    await alarm;
+
+    expect(clockNow()).toBe(instant);
+    expect(await runsOf(name)).toHaveLength(0);
+    expect(calls.get(name)).toBeUndefined();
+    expect((await inspect(name)).alarmAt).toBeNull();
   });
 });
 
@@ -195,7 +283,7 @@ describe("retries", () => {
     const state = await inspect(name);
     expect(state.running).toHaveLength(0);
     expect(state.nextRunAt).toBe(nextBefore);
-    expect(state.alarmAt).toBe(nextBefore);
+    expect(state.alarmAt).toBe(alarmFor(nextBefore));
   });
 });
 

@@ -5,7 +5,7 @@ import worker from "../src/index";
 import { RUNS_KEPT_PER_JOB } from "../src/scheduler/supervisor";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
-import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
+import { alarmFor, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
 import "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
@@ -36,7 +36,7 @@ describe("self-repair", () => {
 
     const report = await supervisor().runPass();
     expect(report.repaired).toContainEqual({ job_name: name, repairs: ["re-armed: alarm was missing"] });
-    expect((await inspect(name)).alarmAt).toBe(before.nextRunAt);
+    expect((await inspect(name)).alarmAt).toBe(alarmFor(before.nextRunAt));
   });
 
   it("fires an overdue job once (misfire policy), and moves next_run_at to the future", async () => {
@@ -69,7 +69,7 @@ describe("self-repair", () => {
     expect(report.repaired).toContainEqual({ job_name: name, repairs: ["armed: job had no schedule"] });
     const job = await jobRow(name);
     expect(job?.next_run_at).not.toBeNull();
-    expect((await inspect(name)).alarmAt).toBe(job?.next_run_at);
+    expect((await inspect(name)).alarmAt).toBe(alarmFor(job?.next_run_at));
   });
 
   it("disarms an object whose job is paused in D1", async () => {
@@ -139,7 +139,7 @@ describe("the built-in jobs on a fresh start", () => {
     await call("GET", "/jobs/certification-expiry-nightly");
     const state = await inspect("certification-expiry-nightly");
     expect(state.config?.handler).toBe("checkCertificationExpiry");
-    expect(state.alarmAt).toBe(state.nextRunAt);
+    expect(state.alarmAt).toBe(alarmFor(state.nextRunAt));
     expect(new Date(state.nextRunAt!).getUTCHours()).toBe(2);
   });
 });

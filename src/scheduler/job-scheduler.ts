@@ -7,7 +7,7 @@ import { formatRunId, isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { setNextRunAt } from "../repositories/jobs-repo";
 import { admitManualRun, recordSkippedRun, type AdmitManual } from "../repositories/runs-repo";
-import { ON_TIME_GRACE_MS, planDue } from "./due-plan";
+import { fireLeadMs, ON_TIME_GRACE_MS, planDue } from "./due-plan";
 import { sameSchedule, type JobConfig } from "./job-config";
 import { RunExecutor, type RunningEntry } from "./run-executor";
 
@@ -36,11 +36,14 @@ const LAST_INSTANT = "last_instant";
 export class JobScheduler extends DurableObject<Env> {
   private readonly db: Db;
   private readonly runs: RunExecutor;
+  /** How long before the next instant the alarm wakes this object (FIRE_LEAD_MS). */
+  private readonly leadMs: number;
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = createDb(env.DB);
+    this.leadMs = fireLeadMs(env.FIRE_LEAD_MS);
     this.runs = new RunExecutor(
       ctx,
       this.db,
@@ -124,18 +127,40 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
-  override alarm(): Promise<void> {
+  override async alarm(): Promise<void> {
+    await this.awaitInstant(clock.now());
     return this.exclusive(() => this.onAlarm(clock.now()));
   }
 
+  /**
+   * The alarm for the next instant is set `leadMs` early, so the object is
+   * loaded by the time the instant comes. It waits out the rest here, outside
+   * the lock (a trigger or a change meanwhile is not held up), and then decides
+   * from stored state as any alarm does: a job paused or rescheduled during the
+   * wait does not run. Never when something else is due now (a retry, a deadline).
+   */
+  private async awaitInstant(now: Date): Promise<void> {
+    const next = this.next;
+    if (next === null || !this.config?.isActive) return;
+    const wait = next - now.getTime();
+    if (wait <= 0 || wait > this.leadMs) return;
+    if (this.runs.wakeTimes().some((t) => t <= now.getTime())) return;
+    await clock.sleep(wait);
+  }
+
   private async onAlarm(now: Date): Promise<void> {
-    await this.runs.reapExpired(now);
-    this.runs.resumeDueRetries(now);
-    await this.runs.admitDue(now);
+    // One read of the runs in progress; they are scanned again only when there are some.
+    let running = this.runs.list();
+    if (running.length > 0) {
+      await this.runs.reapExpired(now, running);
+      this.runs.resumeDueRetries(now, this.runs.list());
+      await this.runs.admitDue(now, this.runs.list());
+      running = this.runs.list();
+    }
     const config = this.config;
     const next = this.next;
     if (config?.isActive && next !== null && next <= now.getTime()) {
-      await this.fire(config, new Date(next), now);
+      await this.fire(config, new Date(next), now, running);
     }
     await this.rearm();
   }
@@ -146,10 +171,9 @@ export class JobScheduler extends DurableObject<Env> {
    * instant (exactly once: `last_instant` and `next` move in the same
    * synchronous step), and the run is written to D1 once, when it ends.
    */
-  private async fire(config: JobConfig, due: Date, now: Date): Promise<void> {
+  private async fire(config: JobConfig, due: Date, now: Date, running: RunningEntry[]): Promise<void> {
     const plan = planDue(config, due, now);
     const nextRunAt = plan.next ? isoMs(plan.next) : null;
-    const running = this.runs.list();
     const lastInstant = this.ctx.storage.kv.get<number>(LAST_INSTANT) ?? Number.NEGATIVE_INFINITY;
     if (plan.run && plan.run.scheduledFor.getTime() <= lastInstant) {
       // This instant already has its run (a repeated alarm): never run it twice.
@@ -204,14 +228,14 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
-  /** The alarm is the earliest of: next instant, a run's deadline, a retry. */
+  /** The alarm is the earliest of: the next instant (less the lead), a run's deadline, a retry, a late admission. */
   // Computed and set in one synchronous step: storage calls are applied in the
   // order they are made, so a concurrent rearm can never leave a stale alarm.
   private rearm(): Promise<void> {
     const config = this.config;
     const times = this.runs.wakeTimes();
     const next = this.next;
-    if (config?.isActive && next !== null) times.push(next);
+    if (config?.isActive && next !== null) times.push(next - this.leadMs);
     return times.length === 0 ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(Math.min(...times));
   }
 

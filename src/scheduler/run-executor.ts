@@ -100,14 +100,6 @@ export class RunExecutor {
       admitAt: run.seq === null ? startedAt + ADMIT_AFTER_MS : null,
     };
     this.ctx.storage.kv.put(entry.key, entry);
-    logEvent("run.start", {
-      job_name: entry.jobName,
-      run_id: entry.runId,
-      status: "running",
-      triggered_by: entry.triggeredBy,
-      dry_run: entry.dryRun,
-      scheduled_for: entry.scheduledFor,
-    });
     this.launch(entry);
     return entry;
   }
@@ -127,15 +119,15 @@ export class RunExecutor {
   }
 
   /** Admits the scheduled runs that have been going for ADMIT_AFTER_MS. */
-  async admitDue(now: Date): Promise<void> {
-    for (const entry of this.list()) {
+  async admitDue(now: Date, entries = this.list()): Promise<void> {
+    for (const entry of entries) {
       if (entry.admitAt !== null && entry.admitAt <= now.getTime()) await this.admit(entry);
     }
   }
 
   /** Starts the attempts whose backoff has passed. */
-  resumeDueRetries(now: Date): void {
-    for (const entry of this.list()) {
+  resumeDueRetries(now: Date, entries = this.list()): void {
+    for (const entry of entries) {
       if (entry.retryAt === null || entry.retryAt > now.getTime()) continue;
       const next: RunningEntry = {
         ...entry,
@@ -149,8 +141,8 @@ export class RunExecutor {
   }
 
   /** Closes as failed every run whose attempt outlived its timeout (its object died, or it hung). */
-  async reapExpired(now: Date): Promise<void> {
-    for (const entry of this.list()) {
+  async reapExpired(now: Date, entries = this.list()): Promise<void> {
+    for (const entry of entries) {
       if (entry.deadlineAt === null || entry.deadlineAt > now.getTime()) continue;
       this.ctx.storage.kv.delete(entry.key);
       const error =
@@ -160,11 +152,32 @@ export class RunExecutor {
     }
   }
 
+  /**
+   * Starts an attempt in the next macrotask rather than in the alarm's own
+   * turn. The run is already claimed in storage (started_at is that moment);
+   * deferring the handler lets every other object due at the same instant
+   * claim its run first, so one job's handler (and its D1 writes) never
+   * delays another job's start. It reorders work; it removes none.
+   */
   private launch(entry: RunningEntry, isRetry = false): void {
     this.ctx.waitUntil(
-      this.attempt(entry, isRetry).catch((error) =>
-        logEvent("run.error", { job_name: entry.jobName, run_id: entry.runId, error: String(error) }, "error"),
-      ),
+      clock
+        .sleep(0)
+        .then(() => {
+          if (!isRetry) {
+            logEvent("run.start", {
+              job_name: entry.jobName,
+              run_id: entry.runId,
+              status: "running",
+              triggered_by: entry.triggeredBy,
+              dry_run: entry.dryRun,
+              scheduled_for: entry.scheduledFor,
+              started_at: isoMs(entry.startedAt),
+            });
+          }
+          return this.attempt(entry, isRetry);
+        })
+        .catch((error) => logEvent("run.error", { job_name: entry.jobName, run_id: entry.runId, error: String(error) }, "error")),
     );
   }
 

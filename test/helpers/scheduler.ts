@@ -6,6 +6,12 @@ import { call } from "./api";
 export const MINUTE = 60_000;
 export const minuteFloor = (t: number) => Math.floor(t / MINUTE) * MINUTE;
 
+/** The wrangler.toml FIRE_LEAD_MS the tests run with: a job's alarm is set this long before its instant. */
+export const FIRE_LEAD_MS = Number(env.FIRE_LEAD_MS);
+
+/** Where a job's alarm should be for a next instant (ISO): FIRE_LEAD_MS before it. */
+export const alarmFor = (nextRunAt: unknown) => new Date(Date.parse(String(nextRunAt)) - FIRE_LEAD_MS).toISOString();
+
 export const schedulerOf = (jobName: string) => env.JOB_SCHEDULER.getByName(jobName);
 
 /** What the job's object holds: config, next instant, alarm, runs in progress. */
