@@ -23,10 +23,21 @@ export interface SchedulerState {
   running: RunningEntry[];
 }
 
-const CONFIG = "config";
-const NEXT = "next";
-/** The latest scheduled instant this object has started a run for. */
-const LAST_INSTANT = "last_instant";
+/**
+ * What the object stores about its job, under one key: an alarm reads it once
+ * and writes it once (each storage call costs tens of microseconds, and many
+ * objects can be due at the same instant).
+ */
+export interface Schedule {
+  config: JobConfig | null;
+  /** The next instant (ms since the epoch); null when the job is not scheduled. */
+  next: number | null;
+  /** The latest scheduled instant this registration has started a run for. */
+  lastInstant: number | null;
+}
+
+const SCHEDULE = "schedule";
+const UNSCHEDULED: Schedule = { config: null, next: null, lastInstant: null };
 
 /**
  * One object per job (addressed by job name). It owns the job's timing: the
@@ -48,7 +59,10 @@ export class JobScheduler extends DurableObject<Env> {
       ctx,
       this.db,
       () => this.rearm(),
-      () => (this.next === null ? null : isoMs(this.next)),
+      () => {
+        const { next } = this.schedule;
+        return next === null ? null : isoMs(next);
+      },
       (jobId) => this.disarmStale(jobId),
     );
   }
@@ -64,39 +78,33 @@ export class JobScheduler extends DurableObject<Env> {
     return result;
   }
 
-  private get config(): JobConfig | null {
-    return this.ctx.storage.kv.get<JobConfig>(CONFIG) ?? null;
+  private get schedule(): Schedule {
+    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? UNSCHEDULED;
   }
 
-  private get next(): number | null {
-    return this.ctx.storage.kv.get<number>(NEXT) ?? null;
+  private save(schedule: Schedule): Schedule {
+    this.ctx.storage.kv.put(SCHEDULE, schedule);
+    return schedule;
   }
 
-  /** Stores the job's config; a new registration of the name starts its instants afresh. */
-  private store(config: JobConfig): void {
-    if (this.config?.jobId !== config.jobId) this.ctx.storage.kv.delete(LAST_INSTANT);
-    this.ctx.storage.kv.put(CONFIG, config);
-  }
-
-  private setNext(next: Date | null): void {
-    this.ctx.storage.kv.put(NEXT, next ? next.getTime() : null);
+  /** `current` with the job's config and next instant; a new registration of the name starts its instants afresh. */
+  private static scheduled(current: Schedule, config: JobConfig, next: Date | null): Schedule {
+    const lastInstant = current.config?.jobId === config.jobId ? current.lastInstant : null;
+    return { config, next: next === null ? null : next.getTime(), lastInstant };
   }
 
   /** Stores the job's schedule and arms the alarm for `nextRunAt` (null: not scheduled). */
   configure(config: JobConfig, nextRunAt: string | null): Promise<void> {
     return this.exclusive(async () => {
-      this.store(config);
-      this.setNext(config.isActive && nextRunAt ? new Date(nextRunAt) : null);
-      await this.rearm();
+      const next = config.isActive && nextRunAt ? new Date(nextRunAt) : null;
+      await this.rearm(this.save(JobScheduler.scheduled(this.schedule, config, next)));
     });
   }
 
   /** Forgets the job (deregistered). Runs in progress finish and are recorded; nothing re-arms it. */
   remove(): Promise<void> {
     return this.exclusive(async () => {
-      this.ctx.storage.kv.delete(CONFIG);
-      this.ctx.storage.kv.delete(NEXT);
-      await this.rearm();
+      await this.rearm(this.save(UNSCHEDULED));
     });
   }
 
@@ -140,8 +148,8 @@ export class JobScheduler extends DurableObject<Env> {
    * wait does not run. Never when something else is due now (a retry, a deadline).
    */
   private async awaitInstant(now: Date): Promise<void> {
-    const next = this.next;
-    if (next === null || !this.config?.isActive) return;
+    const { config, next } = this.schedule;
+    if (next === null || !config?.isActive) return;
     const wait = next - now.getTime();
     if (wait <= 0 || wait > this.leadMs) return;
     if (this.runs.wakeTimes().some((t) => t <= now.getTime())) return;
@@ -157,35 +165,37 @@ export class JobScheduler extends DurableObject<Env> {
       await this.runs.admitDue(now, this.runs.list());
       running = this.runs.list();
     }
-    const config = this.config;
-    const next = this.next;
+    let schedule = this.schedule;
+    const { config, next } = schedule;
     if (config?.isActive && next !== null && next <= now.getTime()) {
-      await this.fire(config, new Date(next), now, running);
+      schedule = await this.fire(schedule, config, new Date(next), now, running);
     }
-    await this.rearm();
+    await this.rearm(schedule);
   }
 
   /**
    * The stored next instant has come: run it, catch up, or skip it, by policy.
    * A run starts without a D1 round trip: the object's own storage records the
-   * instant (exactly once: `last_instant` and `next` move in the same
-   * synchronous step), and the run is written to D1 once, when it ends.
+   * instant (exactly once: `lastInstant` and `next` move in the same
+   * write), and the run is written to D1 once, when it ends. Returns the
+   * schedule as stored afterwards.
    */
-  private async fire(config: JobConfig, due: Date, now: Date, running: RunningEntry[]): Promise<void> {
+  private async fire(schedule: Schedule, config: JobConfig, due: Date, now: Date, running: RunningEntry[]): Promise<Schedule> {
     const plan = planDue(config, due, now);
     const nextRunAt = plan.next ? isoMs(plan.next) : null;
-    const lastInstant = this.ctx.storage.kv.get<number>(LAST_INSTANT) ?? Number.NEGATIVE_INFINITY;
-    if (plan.run && plan.run.scheduledFor.getTime() <= lastInstant) {
+    const moved: Schedule = { ...schedule, next: plan.next ? plan.next.getTime() : null };
+    if (plan.run && plan.run.scheduledFor.getTime() <= (schedule.lastInstant ?? Number.NEGATIVE_INFINITY)) {
       // This instant already has its run (a repeated alarm): never run it twice.
-      this.setNext(plan.next);
-    } else if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
+      return this.save(moved);
+    }
+    if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
       const reason = `previous run ${running[0]!.runId ?? `(scheduled for ${running[0]!.scheduledFor})`} was still running (overlap_policy is "skip")`;
       const { jobActive } = await this.skip(config, plan.run.scheduledFor, now, reason, nextRunAt);
-      this.setNext(plan.next);
-      if (!jobActive) this.disarmStale(config.jobId);
-    } else if (plan.run) {
-      this.ctx.storage.kv.put(LAST_INSTANT, plan.run.scheduledFor.getTime());
-      this.setNext(plan.next);
+      this.save(moved);
+      return jobActive ? moved : this.disarmStale(config.jobId);
+    }
+    if (plan.run) {
+      const claimed = this.save({ ...moved, lastInstant: plan.run.scheduledFor.getTime() });
       this.runs.start(config, {
         seq: null,
         startedAt: now,
@@ -197,23 +207,25 @@ export class JobScheduler extends DurableObject<Env> {
       if (plan.missed > 0) {
         logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.run.catchUp });
       }
-    } else if (plan.skipped) {
-      const { jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt);
-      this.setNext(plan.next);
-      if (!jobActive) this.disarmStale(config.jobId);
-    } else {
-      this.setNext(plan.next);
-      await setNextRunAt(this.db, config.jobId, nextRunAt);
+      return claimed;
     }
+    if (plan.skipped) {
+      const { jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt);
+      this.save(moved);
+      return jobActive ? moved : this.disarmStale(config.jobId);
+    }
+    this.save(moved);
+    await setNextRunAt(this.db, config.jobId, nextRunAt);
+    return moved;
   }
 
-  /** D1 no longer has this registration active: the schedule here is stale. */
-  private disarmStale(jobId: number): void {
-    const config = this.config;
-    if (!config?.isActive || config.jobId !== jobId) return;
+  /** D1 no longer has this registration active: the schedule here is stale. Returns the schedule as stored. */
+  private disarmStale(jobId: number): Schedule {
+    const current = this.schedule;
+    const config = current.config;
+    if (!config?.isActive || config.jobId !== jobId) return current;
     logEvent("job.repair", { job_name: config.jobName, repairs: ["disarmed: job is deleted or paused in D1"] }, "warn");
-    this.ctx.storage.kv.delete(CONFIG);
-    this.setNext(null);
+    return this.save(UNSCHEDULED);
   }
 
   private skip(config: JobConfig, scheduledFor: Date, now: Date, reason: string, nextRunAt: string | null) {
@@ -231,10 +243,9 @@ export class JobScheduler extends DurableObject<Env> {
   /** The alarm is the earliest of: the next instant (less the lead), a run's deadline, a retry, a late admission. */
   // Computed and set in one synchronous step: storage calls are applied in the
   // order they are made, so a concurrent rearm can never leave a stale alarm.
-  private rearm(): Promise<void> {
-    const config = this.config;
+  private rearm(schedule: Schedule = this.schedule): Promise<void> {
+    const { config, next } = schedule;
     const times = this.runs.wakeTimes();
-    const next = this.next;
     if (config?.isActive && next !== null) times.push(next - this.leadMs);
     return times.length === 0 ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(Math.min(...times));
   }
@@ -242,9 +253,9 @@ export class JobScheduler extends DurableObject<Env> {
   /** What this object holds, for the supervisor, health checks and tests. */
   async inspect(): Promise<SchedulerState> {
     const alarm = await this.ctx.storage.getAlarm();
-    const next = this.next;
+    const { config, next } = this.schedule;
     return {
-      config: this.config,
+      config,
       nextRunAt: next === null ? null : isoMs(next),
       alarmAt: alarm === null ? null : isoMs(alarm),
       running: this.runs.list(),
@@ -260,22 +271,21 @@ export class JobScheduler extends DurableObject<Env> {
     return this.exclusive(async () => {
       const now = clock.now();
       const repairs: string[] = [];
-      const current = this.config;
+      let schedule = this.schedule;
+      const current = schedule.config;
       if (!desired) {
-        if (current?.isActive || this.next !== null) {
-          this.ctx.storage.kv.delete(CONFIG);
-          this.setNext(null);
+        if (current?.isActive || schedule.next !== null) {
+          schedule = this.save(UNSCHEDULED);
           repairs.push("disarmed: job is deleted or paused in D1");
         }
-        await this.rearm();
+        await this.rearm(schedule);
         return repairs;
       }
-      if (!current || !sameSchedule(current, desired) || this.next === null) {
-        this.store(desired);
-        this.setNext(nextRunAfter(desired.cronExpression, desired.timezone, now));
+      if (!current || !sameSchedule(current, desired) || schedule.next === null) {
+        schedule = this.save(JobScheduler.scheduled(schedule, desired, nextRunAfter(desired.cronExpression, desired.timezone, now)));
         repairs.push(current ? "rescheduled: schedule differed from D1" : "armed: job had no schedule");
       }
-      const next = this.next!;
+      const next = schedule.next!;
       const alarm = await this.ctx.storage.getAlarm();
       if (next < now.getTime() - ON_TIME_GRACE_MS) {
         // Overdue (an alarm that never fired): fire now; the alarm applies the misfire policy.
@@ -288,7 +298,7 @@ export class JobScheduler extends DurableObject<Env> {
         await setNextRunAt(this.db, desired.jobId, isoMs(next));
         if (repairs.length === 0) repairs.push("synced next_run_at to D1");
       }
-      await this.rearm();
+      await this.rearm(schedule);
       return repairs;
     });
   }

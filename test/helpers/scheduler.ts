@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
+import type { Schedule } from "../../src/scheduler/job-scheduler";
 import type { RunningEntry } from "../../src/scheduler/run-executor";
 import { call } from "./api";
 
@@ -20,7 +21,9 @@ export const inspect = (jobName: string) => schedulerOf(jobName).inspect();
 /** Moves the object's stored next instant (back-dating makes it due). */
 export async function setNext(jobName: string, at: number): Promise<void> {
   await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
-    state.storage.kv.put("next", at);
+    const schedule = state.storage.kv.get<Schedule>("schedule");
+    if (!schedule) throw new Error(`${jobName}'s object has no schedule to move`);
+    state.storage.kv.put("schedule", { ...schedule, next: at });
   });
 }
 
