@@ -1,8 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { clock } from "../src/lib/clock";
 import { advanceClock, freezeClock, setClock } from "./helpers/clock";
-import { alarmFor, FIRE_LEAD_MS, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
+import { alarmFor, FIRE_LEAD_MS, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
 import { calls, failNext, gate } from "./helpers/test-handlers";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 
@@ -60,6 +61,30 @@ describe("the alarm runs the job", () => {
     const runs = await settled(name);
     expect(runs.filter((r) => r.scheduled_for === new Date(due).toISOString())).toHaveLength(1);
     expect(calls.get(name)).toBe(1);
+  });
+
+  it("an object armed by the build before the single schedule key still runs its instant once, then moves to the new key", async () => {
+    const name = uniqueName("legacy");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    const due = minuteFloor(clockNow());
+    // Rewrite its storage the way the earlier build kept it: three keys, no "schedule".
+    await runInDurableObject(schedulerOf(name), (_instance, state) => {
+      const schedule = state.storage.kv.get<{ config: unknown }>("schedule")!;
+      state.storage.kv.delete("schedule");
+      state.storage.kv.put("config", schedule.config);
+      state.storage.kv.put("next", due);
+    });
+    expect((await inspect(name)).nextRunAt).toBe(new Date(due).toISOString());
+
+    await fireAlarm(name);
+    const runs = await settled(name);
+
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", scheduled_for: new Date(due).toISOString() });
+    expect((await inspect(name)).nextRunAt).toBe(new Date(due + MINUTE).toISOString());
+    await runInDurableObject(schedulerOf(name), (_instance, state) => {
+      expect(state.storage.kv.get<{ lastInstant: number }>("schedule")?.lastInstant).toBe(due);
+    });
   });
 
   it("an inactive job has no alarm and never fires", async () => {

@@ -79,7 +79,15 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   private get schedule(): Schedule {
-    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? UNSCHEDULED;
+    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? this.scheduleOfEarlierBuild();
+  }
+
+  /** Objects armed by a build before the single key kept these three keys; read once, then superseded by the first save. */
+  private scheduleOfEarlierBuild(): Schedule {
+    const kv = this.ctx.storage.kv;
+    const config = kv.get<JobConfig>("config") ?? null;
+    if (config === null) return UNSCHEDULED;
+    return { config, next: kv.get<number | null>("next") ?? null, lastInstant: kv.get<number>("last_instant") ?? null };
   }
 
   private save(schedule: Schedule): Schedule {
