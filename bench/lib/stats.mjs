@@ -9,6 +9,7 @@ export function percentile(values, q) {
 export function summary(values) {
   return {
     n: values.length,
+    min: values.length ? Math.min(...values) : Number.NaN,
     p50: percentile(values, 0.5),
     p99: percentile(values, 0.99),
     max: values.length ? Math.max(...values) : Number.NaN,
