@@ -5,7 +5,8 @@
 //   npm run bench                        full run (1,000 / 100 / 5,000 jobs, 10 s loads)
 //   BENCH_JOBS=100 node bench/run.mjs --smoke   every figure, small and quick (npm test)
 // Sizes: BENCH_JOBS, BENCH_JOBS_100, BENCH_FANOUT, BENCH_DURATION (s), BENCH_PORT (8811-8818);
-// BENCH_HANDLER=benchNoop runs jobs whose handler does no D1 work (scheduler cost alone);
+// BENCH_HANDLER=checkCertificationExpiry (or another built-in) gives the jobs a real handler
+// instead of benchNoop, which does nothing (the default: the scheduler's own cost);
 // BENCH_LOCAL_OBSERVABILITY=1 keeps wrangler's local trace collector on (as `npm run dev` has it);
 // BENCH_SOURCE=<dir> measures the service from another working tree (a candidate change).
 import { execFileSync } from "node:child_process";
@@ -40,8 +41,8 @@ const cfg = {
   port: int("BENCH_PORT", 8811),
   metered: smoke ? 3 : 10,
   triggerJobs: 20,
-  // The handler every bench job runs: the built-in one that is cheapest on an empty
-  // platform dataset (one D1 read), or "benchNoop" (bench/worker.ts: no D1 at all).
+  // The handler every bench job runs: "benchNoop" (bench/worker.ts: does nothing), or a
+  // built-in one (checkCertificationExpiry makes one D1 read on an empty platform dataset).
   handler: process.env.BENCH_HANDLER || phase.HANDLER,
   // wrangler dev's local trace collector (on by default for `npm run dev`) streams every
   // invocation, D1 call and console line to another worker on the same workerd thread.

@@ -11,9 +11,10 @@ export { JobScheduler, Supervisor } from "../src/index";
 export { BaselineObject } from "./baseline-object";
 export { MeteredJobScheduler } from "./metered-job-scheduler";
 
-// BENCH_HANDLER=benchNoop: a run with no D1 work of its own, to measure the
-// scheduler's own cost apart from its handler's (a D1 read costs as much as
-// the baseline's whole run on the local runtime).
+// The bench jobs' handler by default: a run with no work of its own, so the
+// figures measure the scheduler against the bare baseline object, not a
+// handler's queries (one D1 read costs as much as the baseline's whole run on
+// the local runtime). BENCH_HANDLER=<built-in> measures with a real one.
 registerHandler("benchNoop", async () => ({}));
 
 export default {
