@@ -16,7 +16,7 @@ function settings(text) {
       continue;
     }
     const top = section === "" && /^(compatibility_date|compatibility_flags|minify|no_bundle|keep_names|node_compat)\s*=/.test(line);
-    if (top || section === "alias" || section === "durable_objects.bindings" || section === "d1_databases") {
+    if (top || section === "alias" || (section === "vars" && /^FIRE_LEAD_MS\s*=/.test(line)) || section === "durable_objects.bindings" || section === "d1_databases") {
       found.add(`${section ? `[${section}] ` : ""}${line.replace(/\s+/g, " ").replace(/"\.\.?\/src\//g, '"src/')}`);
     }
   }
