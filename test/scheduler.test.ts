@@ -169,6 +169,34 @@ describe("the alarm wakes the object FIRE_LEAD_MS early and the run starts on it
     expect(run).toMatchObject({ status: "success", attempts: 2 });
   });
 
+  it("a cron change during the wait that keeps the instant: the run arms the new cron's following instant", async () => {
+    const name = uniqueName("cronwait");
+    await registerJob(name, { cron_expression: "0 * * * *", handler: "testNoop" });
+    const HOUR = 60 * MINUTE;
+    const instant = Math.floor(clockNow() / HOUR) * HOUR + HOUR;
+    await setNext(name, instant);
+    setClock(instant - 300);
+    const tick = clock.sleep;
+    const wait = { entered: false, released: false };
+    clock.sleep = async (ms) => {
+      wait.entered = true;
+      while (!wait.released) await new Promise((resolve) => setTimeout(resolve, 5));
+      await tick(ms);
+    };
+
+    const alarm = fireAlarm(name);
+    await vi.waitFor(() => expect(wait.entered).toBe(true));
+    const patched = await call("PATCH", `/jobs/${name}`, { body: { cron_expression: "0,30 * * * *" } });
+    expect(patched.json.next_run_at).toBe(new Date(instant).toISOString().replace(".000Z", "Z")); // the same instant
+    wait.released = true;
+    await alarm;
+
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.scheduled_for).toBe(new Date(instant).toISOString());
+    expect((await inspect(name)).nextRunAt).toBe(new Date(instant + 30 * MINUTE).toISOString());
+  });
+
   it("the wait holds no lock: a pause during it is answered at once, and the instant then does not run", async () => {
     const name = uniqueName("pausewait");
     await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });

@@ -49,11 +49,12 @@ export interface DuePlan {
  * - If nothing is on time: `run_once` runs once for the latest missed instant,
  *   if it is within `catchupWindowSeconds`; `skip` records it as skipped.
  */
-export function planDue(policy: DuePolicy, nextRunAt: Date, now: Date): DuePlan {
+export function planDue(policy: DuePolicy, nextRunAt: Date, now: Date, upcoming?: Date[]): DuePlan {
   // The usual case, in one croner call instead of four (it is on the alarm's
   // hot path): the stored instant is a real instant, has come, is on time,
-  // and is the only one due.
-  const [first, second] = upcomingRuns(policy.cronExpression, policy.timezone, new Date(nextRunAt.getTime() - 1), 2);
+  // and is the only one due. `upcoming` is that call made ahead of time
+  // (while the object waited for the instant): upcomingAt(policy, nextRunAt).
+  const [first, second] = upcoming ?? upcomingAt(policy, nextRunAt);
   if (
     first?.getTime() === nextRunAt.getTime() &&
     now.getTime() >= nextRunAt.getTime() &&
@@ -63,6 +64,11 @@ export function planDue(policy: DuePolicy, nextRunAt: Date, now: Date): DuePlan 
     return { run: { scheduledFor: nextRunAt, catchUp: false }, skipped: null, missed: 0, next: second ?? null };
   }
   return planDueInFull(policy, nextRunAt, now);
+}
+
+/** The two instants from `nextRunAt` on (itself first, if it is one): what planDue's shortcut needs. */
+export function upcomingAt(policy: Pick<DuePolicy, "cronExpression" | "timezone">, nextRunAt: Date | number): Date[] {
+  return upcomingRuns(policy.cronExpression, policy.timezone, new Date(new Date(nextRunAt).getTime() - 1), 2);
 }
 
 /** planDue without the shortcut for the usual case (exported so tests can hold the two equal). */

@@ -7,7 +7,7 @@ import { formatRunId, isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { setNextRunAt } from "../repositories/jobs-repo";
 import { admitManualRun, recordSkippedRun, type AdmitManual } from "../repositories/runs-repo";
-import { fireLeadMs, ON_TIME_GRACE_MS, planDue } from "./due-plan";
+import { fireLeadMs, ON_TIME_GRACE_MS, planDue, upcomingAt } from "./due-plan";
 import { sameSchedule, type JobConfig } from "./job-config";
 import { RunExecutor, type RunningEntry } from "./run-executor";
 
@@ -34,6 +34,14 @@ export interface Schedule {
   next: number | null;
   /** The latest scheduled instant this registration has started a run for. */
   lastInstant: number | null;
+}
+
+/** planDue's croner call, made while the object waited for the instant, and what it was made for. */
+interface PlannedAhead {
+  next: number;
+  cronExpression: string;
+  timezone: string;
+  upcoming: Date[];
 }
 
 const SCHEDULE = "schedule";
@@ -144,8 +152,8 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.awaitInstant(clock.now());
-    return this.exclusive(() => this.onAlarm(clock.now()));
+    const ahead = await this.awaitInstant(clock.now());
+    return this.exclusive(() => this.onAlarm(clock.now(), ahead));
   }
 
   /**
@@ -154,17 +162,20 @@ export class JobScheduler extends DurableObject<Env> {
    * the lock (a trigger or a change meanwhile is not held up), and then decides
    * from stored state as any alarm does: a job paused or rescheduled during the
    * wait does not run. Never when something else is due now (a retry, a deadline).
+   * The wait is also the time to make planDue's croner call, off the instant's path.
    */
-  private async awaitInstant(now: Date): Promise<void> {
+  private async awaitInstant(now: Date): Promise<PlannedAhead | undefined> {
     const { config, next } = this.schedule;
-    if (next === null || !config?.isActive) return;
+    if (next === null || !config?.isActive) return undefined;
     const wait = next - now.getTime();
-    if (wait <= 0 || wait > this.leadMs) return;
-    if (this.runs.wakeTimes().some((t) => t <= now.getTime())) return;
+    if (wait <= 0 || wait > this.leadMs) return undefined;
+    if (this.runs.wakeTimes().some((t) => t <= now.getTime())) return undefined;
+    const ahead = { next, cronExpression: config.cronExpression, timezone: config.timezone, upcoming: upcomingAt(config, next) };
     await clock.sleep(wait);
+    return ahead;
   }
 
-  private async onAlarm(now: Date): Promise<void> {
+  private async onAlarm(now: Date, ahead?: PlannedAhead): Promise<void> {
     // One read of the runs in progress; they are scanned again only when there are some.
     let running = this.runs.list();
     if (running.length > 0) {
@@ -176,9 +187,16 @@ export class JobScheduler extends DurableObject<Env> {
     let schedule = this.schedule;
     const { config, next } = schedule;
     if (config?.isActive && next !== null && next <= now.getTime()) {
-      schedule = await this.fire(schedule, config, new Date(next), now, running);
+      // What was planned ahead holds only if the schedule did not change during the wait.
+      const upcoming =
+        ahead && ahead.next === next && ahead.cronExpression === config.cronExpression && ahead.timezone === config.timezone
+          ? ahead.upcoming
+          : undefined;
+      const fired = await this.fire(schedule, config, new Date(next), now, running, upcoming);
+      schedule = fired.schedule;
+      running = fired.running ?? this.runs.list();
     }
-    await this.rearm(schedule);
+    await this.rearm(schedule, running);
   }
 
   /**
@@ -186,25 +204,33 @@ export class JobScheduler extends DurableObject<Env> {
    * A run starts without a D1 round trip: the object's own storage records the
    * instant (exactly once: `lastInstant` and `next` move in the same
    * write), and the run is written to D1 once, when it ends. Returns the
-   * schedule as stored afterwards.
+   * schedule as stored afterwards, and the runs in progress when it knows
+   * them without a read (it made no await: nothing can have changed them).
    */
-  private async fire(schedule: Schedule, config: JobConfig, due: Date, now: Date, running: RunningEntry[]): Promise<Schedule> {
-    const plan = planDue(config, due, now);
+  private async fire(
+    schedule: Schedule,
+    config: JobConfig,
+    due: Date,
+    now: Date,
+    running: RunningEntry[],
+    upcoming?: Date[],
+  ): Promise<{ schedule: Schedule; running?: RunningEntry[] }> {
+    const plan = planDue(config, due, now, upcoming);
     const nextRunAt = plan.next ? isoMs(plan.next) : null;
     const moved: Schedule = { ...schedule, next: plan.next ? plan.next.getTime() : null };
     if (plan.run && plan.run.scheduledFor.getTime() <= (schedule.lastInstant ?? Number.NEGATIVE_INFINITY)) {
       // This instant already has its run (a repeated alarm): never run it twice.
-      return this.save(moved);
+      return { schedule: this.save(moved), running };
     }
     if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
       const reason = `previous run ${running[0]!.runId ?? `(scheduled for ${running[0]!.scheduledFor})`} was still running (overlap_policy is "skip")`;
       const { jobActive } = await this.skip(config, plan.run.scheduledFor, now, reason, nextRunAt);
       this.save(moved);
-      return jobActive ? moved : this.disarmStale(config.jobId);
+      return { schedule: jobActive ? moved : this.disarmStale(config.jobId) };
     }
     if (plan.run) {
       const claimed = this.save({ ...moved, lastInstant: plan.run.scheduledFor.getTime() });
-      this.runs.start(config, {
+      const started = this.runs.start(config, {
         seq: null,
         startedAt: now,
         scheduledFor: plan.run.scheduledFor,
@@ -215,16 +241,16 @@ export class JobScheduler extends DurableObject<Env> {
       if (plan.missed > 0) {
         logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.run.catchUp });
       }
-      return claimed;
+      return { schedule: claimed, running: [...running, started] };
     }
     if (plan.skipped) {
       const { jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt);
       this.save(moved);
-      return jobActive ? moved : this.disarmStale(config.jobId);
+      return { schedule: jobActive ? moved : this.disarmStale(config.jobId) };
     }
     this.save(moved);
     await setNextRunAt(this.db, config.jobId, nextRunAt);
-    return moved;
+    return { schedule: moved };
   }
 
   /** D1 no longer has this registration active: the schedule here is stale. Returns the schedule as stored. */
@@ -251,9 +277,9 @@ export class JobScheduler extends DurableObject<Env> {
   /** The alarm is the earliest of: the next instant (less the lead), a run's deadline, a retry, a late admission. */
   // Computed and set in one synchronous step: storage calls are applied in the
   // order they are made, so a concurrent rearm can never leave a stale alarm.
-  private rearm(schedule: Schedule = this.schedule): Promise<void> {
+  private rearm(schedule: Schedule = this.schedule, running?: RunningEntry[]): Promise<void> {
     const { config, next } = schedule;
-    const times = this.runs.wakeTimes();
+    const times = this.runs.wakeTimes(running);
     if (config?.isActive && next !== null) times.push(next - this.leadMs);
     return times.length === 0 ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(Math.min(...times));
   }

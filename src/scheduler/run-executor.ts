@@ -73,8 +73,8 @@ export class RunExecutor {
   }
 
   /** The instants this executor needs the alarm for. */
-  wakeTimes(): number[] {
-    return this.list().flatMap((e) => [e.deadlineAt, e.retryAt, e.admitAt].filter((t): t is number => t !== null));
+  wakeTimes(entries = this.list()): number[] {
+    return entries.flatMap((e) => [e.deadlineAt, e.retryAt, e.admitAt].filter((t): t is number => t !== null));
   }
 
   /** Records the run as in progress in this object and starts its first attempt (not awaited). */
