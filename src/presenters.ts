@@ -5,7 +5,7 @@ import { formatRunId, iso } from "./lib/ids";
 
 const isoOrNull = (value: string | null) => (value === null ? null : iso(new Date(value)));
 
-export function jobSummary(row: JobRow) {
+export function jobSummary(row: Pick<JobRow, "jobName" | "cronExpression" | "timezone" | "isActive" | "lastRunAt" | "lastRunStatus" | "nextRunAt">) {
   return {
     job_name: row.jobName,
     cron_expression: row.cronExpression,
