@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { clock } from "../src/lib/clock";
-import { advanceClock, freezeClock, setClock } from "./helpers/clock";
+import { advanceClock, freezeClock, holdSleeps, setClock } from "./helpers/clock";
 import { alarmFor, FIRE_LEAD_MS, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
 import { calls, failNext, gate } from "./helpers/test-handlers";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
@@ -176,19 +176,13 @@ describe("the alarm wakes the object FIRE_LEAD_MS early and the run starts on it
     const instant = Math.floor(clockNow() / HOUR) * HOUR + HOUR;
     await setNext(name, instant);
     setClock(instant - 300);
-    const tick = clock.sleep;
-    const wait = { entered: false, released: false };
-    clock.sleep = async (ms) => {
-      wait.entered = true;
-      while (!wait.released) await new Promise((resolve) => setTimeout(resolve, 5));
-      await tick(ms);
-    };
+    const wait = holdSleeps();
 
     const alarm = fireAlarm(name);
     await vi.waitFor(() => expect(wait.entered).toBe(true));
     const patched = await call("PATCH", `/jobs/${name}`, { body: { cron_expression: "0,30 * * * *" } });
     expect(patched.json.next_run_at).toBe(new Date(instant).toISOString().replace(".000Z", "Z")); // the same instant
-    wait.released = true;
+    wait.release();
     await alarm;
 
     const runs = await settled(name);
@@ -203,15 +197,7 @@ describe("the alarm wakes the object FIRE_LEAD_MS early and the run starts on it
     const instant = minuteFloor(clockNow()) + MINUTE;
     await setNext(name, instant);
     setClock(instant - 300);
-    // The object's wait is held open until the test lets it go (a flag it polls:
-    // a promise made here could not be settled from inside the object).
-    const tick = clock.sleep;
-    const wait = { entered: false, released: false };
-    clock.sleep = async (ms) => {
-      wait.entered = true;
-      while (!wait.released) await new Promise((resolve) => setTimeout(resolve, 5));
-      await tick(ms);
-    };
+    const wait = holdSleeps(); // the object's wait stays open until the test releases it
 
     const alarm = fireAlarm(name);
     await vi.waitFor(() => expect(wait.entered).toBe(true));
@@ -219,7 +205,7 @@ describe("the alarm wakes the object FIRE_LEAD_MS early and the run starts on it
     expect(paused.status).toBe(200);
     expect(paused.json.next_run_at).toBeNull();
     expect(wait.released).toBe(false);
-    wait.released = true;
+    wait.release();
     await alarm;
 
     expect(clockNow()).toBe(instant);

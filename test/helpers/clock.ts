@@ -31,6 +31,32 @@ export function setClock(at: number): void {
   frozenAt = at;
 }
 
+/**
+ * Holds the service's next waits (clock.sleep) open until `release()`, then
+ * lets each move the frozen clock by its length. The object polls a flag: a
+ * promise made in the test could not be settled from inside the object.
+ */
+export function holdSleeps(): { readonly entered: boolean; readonly released: boolean; release(): void } {
+  const tick = clock.sleep;
+  const state = { entered: false, released: false };
+  clock.sleep = async (ms: number) => {
+    state.entered = true;
+    while (!state.released) await new Promise((resolve) => setTimeout(resolve, 5));
+    await tick(ms);
+  };
+  return {
+    get entered() {
+      return state.entered;
+    },
+    get released() {
+      return state.released;
+    },
+    release: () => {
+      state.released = true;
+    },
+  };
+}
+
 afterEach(() => {
   clock.now = realNow;
   clock.sleep = realSleep;
