@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nextRunAfter } from "../src/cron/schedule";
-import { type DuePlan, type DuePolicy, ON_TIME_GRACE_MS, planDue, planDueInFull, upcomingAt } from "../src/scheduler/due-plan";
+import { type DuePlan, type DuePolicy, ON_TIME_GRACE_MS, planDue, planDueInFull, upcomingAt, fireLeadMs, DEFAULT_FIRE_LEAD_MS } from "../src/scheduler/due-plan";
 
 /**
  * planDue: what an alarm does when a job's stored next instant has come
@@ -386,5 +386,15 @@ describe("the catch-up window is exact to the millisecond", () => {
       scheduledFor: new Date("2027-06-15T02:00:00.000Z"),
       catchUp: true,
     });
+  });
+});
+
+describe("FIRE_LEAD_MS", () => {
+  it("takes an integer from 0 to 10000; unset, empty or anything else gives the default", () => {
+    expect(fireLeadMs("0")).toBe(0);
+    expect(fireLeadMs("2500")).toBe(2500);
+    expect(fireLeadMs("10000")).toBe(10_000);
+    for (const raw of [undefined, "", " ", "10001", "-1", "1.5", "1s", "abc"]) expect(fireLeadMs(raw)).toBe(DEFAULT_FIRE_LEAD_MS);
+    expect(DEFAULT_FIRE_LEAD_MS).toBe(1000);
   });
 });

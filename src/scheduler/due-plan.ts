@@ -1,4 +1,5 @@
 import { instantsBetween, nextRunAfter, upcomingRuns } from "../cron/schedule";
+import { logEvent } from "../lib/log";
 
 /**
  * How late an instant may be and still count as on time. Alarms are normally
@@ -16,10 +17,22 @@ export const ON_TIME_GRACE_MS = 60_000;
 export const DEFAULT_FIRE_LEAD_MS = 1_000;
 export const MAX_FIRE_LEAD_MS = 10_000;
 
+let warnedInvalidLead = false;
+
+/** FIRE_LEAD_MS as a number; an invalid value falls back to the default, with one warning per isolate. */
 export function fireLeadMs(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === "") return DEFAULT_FIRE_LEAD_MS;
   const ms = Number(raw);
-  return Number.isInteger(ms) && ms >= 0 && ms <= MAX_FIRE_LEAD_MS ? ms : DEFAULT_FIRE_LEAD_MS;
+  if (Number.isInteger(ms) && ms >= 0 && ms <= MAX_FIRE_LEAD_MS) return ms;
+  if (!warnedInvalidLead) {
+    warnedInvalidLead = true;
+    logEvent(
+      "config.invalid",
+      { name: "FIRE_LEAD_MS", value: raw, using: DEFAULT_FIRE_LEAD_MS, expected: `an integer from 0 to ${MAX_FIRE_LEAD_MS}` },
+      "warn",
+    );
+  }
+  return DEFAULT_FIRE_LEAD_MS;
 }
 
 export interface DuePolicy {
