@@ -1,11 +1,12 @@
 import type { JobRow, RunRow } from "./db/schema";
 import { formatRunId, iso } from "./lib/ids";
+import type { JobSummaryRow } from "./repositories/jobs-repo";
 
 /** D1 rows to the contract's JSON: snake_case fields, times to the second with a Z. */
 
 const isoOrNull = (value: string | null) => (value === null ? null : iso(new Date(value)));
 
-export function jobSummary(row: Pick<JobRow, "jobName" | "cronExpression" | "timezone" | "isActive" | "lastRunAt" | "lastRunStatus" | "nextRunAt">) {
+export function jobSummary(row: JobSummaryRow) {
   return {
     job_name: row.jobName,
     cron_expression: row.cronExpression,
