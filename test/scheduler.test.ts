@@ -7,8 +7,8 @@ import { alarmFor, FIRE_LEAD_MS, fireAlarm, inspect, jobRow, MINUTE, minuteFloor
 import { calls, failNext, gate } from "./helpers/test-handlers";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 
-// Real alarms keep firing while tests run; a frozen clock makes them see
-// nothing due, so only the instants a test makes due are run.
+// The clock is frozen years ahead (FROZEN_START): no alarm set here comes due
+// by itself, so only the alarms a test fires run.
 beforeEach(() => freezeClock());
 const clockNow = () => clock.now().getTime();
 

@@ -6,12 +6,21 @@ const realSleep = clock.sleep;
 let frozenAt: number | null = null;
 
 /**
- * Freezes the service's clock (src/lib/clock.ts) for this test file's isolate,
- * where the Worker and its Durable Objects run too. A real alarm that fires
- * meanwhile sees the frozen time, so nothing becomes due unless a test moves it.
- * A wait in the service (clock.sleep) moves the frozen clock by its length at once.
+ * Where frozen clocks start: years after any real run of the suite, so every
+ * alarm the service sets from the frozen clock lies in the real future and
+ * never fires by itself. Tests fire alarms (fireAlarm), and only those run.
+ * (Frozen at the real time, a job's real alarm came due whenever the real
+ * clock crossed an instant minus FIRE_LEAD_MS during a test, and its wait
+ * moved the test's frozen clock.) Mid-hour, mid-minute, no DST change near.
  */
-export function freezeClock(at: number = Date.now()): void {
+export const FROZEN_START = Date.parse("2031-06-11T10:20:17.250Z");
+
+/**
+ * Freezes the service's clock (src/lib/clock.ts) for this test file's isolate,
+ * where the Worker and its Durable Objects run too. A wait in the service
+ * (clock.sleep) moves the frozen clock by its length at once.
+ */
+export function freezeClock(at: number = FROZEN_START): void {
   frozenAt = at;
   clock.now = () => new Date(frozenAt!);
   clock.sleep = async (ms: number) => {
