@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { clock } from "../src/lib/clock";
 import { advanceClock, freezeClock, holdSleeps, setClock } from "./helpers/clock";
-import { alarmFor, FIRE_LEAD_MS, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
+import { alarmFor, FIRE_LEAD_MS, fireAlarm, holdNextBatch, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
 import { calls, failNext, gate } from "./helpers/test-handlers";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 
@@ -393,6 +393,30 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
     expect(refused.json.error.details.running_run_id).toBe(`run-${String(admitted!.seq).padStart(4, "0")}`);
     release();
     expect(await settled(name)).toHaveLength(1);
+  });
+
+  it("a schedule change that lands while a run's record is on its way to D1 keeps its next_run_at there", async () => {
+    const name = uniqueName("recordrace");
+    await registerJob(name, { cron_expression: thisMinuteHourly(), handler: "testNoop" });
+    const due = minuteFloor(clockNow());
+    await setNext(name, due);
+    const record = await holdNextBatch(name);
+
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(record.entered).toBe(true)); // the record holds next_run_at = due + 1 h
+    const patched = await call("PATCH", `/jobs/${name}`, { body: { cron_expression: cronHalfAnHourAway() } });
+    expect(patched.status).toBe(200);
+    const moved = patched.json.next_run_at as string;
+    expect(Date.parse(moved)).not.toBe(due + 60 * MINUTE);
+    record.release();
+    const runs = await settled(name);
+
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", scheduled_for: new Date(due).toISOString() });
+    const job = await jobRow(name);
+    expect(Date.parse(String(job?.next_run_at))).toBe(Date.parse(moved));
+    expect((await inspect(name)).nextRunAt).toBe(new Date(Date.parse(moved)).toISOString());
+    expect(job?.last_run_status).toBe("success");
   });
 
   it("a scheduled run whose object died before anything reached D1 is recorded as failed at its timeout", async () => {

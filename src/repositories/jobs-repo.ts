@@ -72,6 +72,15 @@ export async function setNextRunAt(db: Db, jobId: number, nextRunAt: string | nu
   await db.update(jobs).set({ nextRunAt }).where(eq(jobs.jobId, jobId));
 }
 
+/**
+ * Sets next_run_at to `nextRunAt` only where it still holds `written` (what
+ * this caller wrote last), so a newer write by somebody else is never undone.
+ */
+export async function replaceNextRunAt(db: Db, jobId: number, written: string | null, nextRunAt: string | null): Promise<void> {
+  const still = written === null ? isNull(jobs.nextRunAt) : eq(jobs.nextRunAt, written);
+  await db.update(jobs).set({ nextRunAt }).where(and(eq(jobs.jobId, jobId), eq(jobs.isActive, true), still));
+}
+
 /** Active jobs never armed (next_run_at NULL) or whose next run is older than `before`. */
 export function listUnarmedOrOverdue(db: Db, before: string, limit: number): Promise<JobRow[]> {
   return db

@@ -3,6 +3,7 @@ import { getHandler } from "../handlers";
 import { clock } from "../lib/clock";
 import { formatRunId, isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
+import { replaceNextRunAt } from "../repositories/jobs-repo";
 import { admitScheduledRun, finishRun, recordScheduledRun, setAttempts, type ScheduledRun } from "../repositories/runs-repo";
 import { retryDelayMs, type JobConfig } from "./job-config";
 
@@ -230,6 +231,19 @@ export class RunExecutor {
     };
   }
 
+  /**
+   * A record can end outside the object's lock, so a change of schedule (PATCH:
+   * this object first, then D1) can land between the record's read of the next
+   * instant and its D1 write, which would put the older next_run_at back over
+   * the change's. Read again after the write; if the object's next instant
+   * moved, put it in D1, over the record's own value only. Costs a D1 call
+   * only when the schedule changed during the record.
+   */
+  private async keepNextRunAt(jobId: number, written: string | null): Promise<void> {
+    const current = this.nextRunAt();
+    if (current !== written) await replaceNextRunAt(this.db, jobId, written, current);
+  }
+
   /** The run's final record: one batch for a scheduled run, an update for an admitted manual one. */
   private async record(entry: RunningEntry, now: Date, outcome: Outcome): Promise<void> {
     const durationMs = now.getTime() - entry.startedAt;
@@ -237,10 +251,12 @@ export class RunExecutor {
     let runId = entry.runId;
     let recorded: boolean;
     if (entry.scheduledFor !== null) {
-      const result = await recordScheduledRun(this.db, this.scheduled(entry), { status: outcome.status, ...final });
+      const run = this.scheduled(entry);
+      const result = await recordScheduledRun(this.db, run, { status: outcome.status, ...final });
       recorded = result.seq !== null;
       runId = result.seq === null ? runId : formatRunId(result.seq);
       if (!result.jobActive) this.onStale(entry.jobId);
+      else await this.keepNextRunAt(entry.jobId, run.nextRunAt);
     } else {
       recorded = await finishRun(this.db, { seq: entry.seq!, jobId: entry.jobId, status: outcome.status, attempts: entry.attempts, ...final });
     }

@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
+import type { Db } from "../../src/db/client";
 import type { Schedule } from "../../src/scheduler/job-scheduler";
 import type { RunningEntry } from "../../src/scheduler/run-executor";
 import { call } from "./api";
@@ -32,6 +33,33 @@ export async function editRunning(jobName: string, edit: (entry: RunningEntry) =
   await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
     for (const [key, entry] of state.storage.kv.list<RunningEntry>({ prefix: "run:" })) state.storage.kv.put(key, edit(entry));
   });
+}
+
+/**
+ * Holds the next D1 batch the job's object sends (a scheduled run's record)
+ * until `release()`: built from what the object held then, not yet sent. Lets
+ * a test land a change between a record's read and its write.
+ */
+export async function holdNextBatch(jobName: string): Promise<{ readonly entered: boolean; release(): void }> {
+  const state = { entered: false, released: false };
+  await runInDurableObject(schedulerOf(jobName), (instance) => {
+    const d1 = (instance as unknown as { db: Db }).db.$client;
+    const send = d1.batch;
+    d1.batch = (async (statements: D1PreparedStatement[]) => {
+      d1.batch = send; // this batch only
+      state.entered = true;
+      while (!state.released) await new Promise((resolve) => setTimeout(resolve, 5));
+      return send.call(d1, statements);
+    }) as D1Database["batch"];
+  });
+  return {
+    get entered() {
+      return state.entered;
+    },
+    release: () => {
+      state.released = true;
+    },
+  };
 }
 
 /** Runs the object's alarm now, as the platform would when it is due. */
