@@ -58,6 +58,8 @@ export class JobScheduler extends DurableObject<Env> {
   /** How long before the next instant the alarm wakes this object (FIRE_LEAD_MS). */
   private readonly leadMs: number;
   private lock: Promise<unknown> = Promise.resolve();
+  /** What storage holds under `schedule`, once read (see `schedule`). */
+  private stored: Schedule | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,8 +88,14 @@ export class JobScheduler extends DurableObject<Env> {
     return result;
   }
 
+  /**
+   * The stored schedule, read from storage once per instance: this object is
+   * its only writer, and `save` writes through, so the copy is always what
+   * storage holds (a restart reads it again). Saves a storage read (35-70 µs)
+   * at each of the four places a run consults it.
+   */
   private get schedule(): Schedule {
-    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? this.scheduleOfEarlierBuild();
+    return (this.stored ??= this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? this.scheduleOfEarlierBuild());
   }
 
   /** Objects armed by a build before the single key kept these three keys; read once, then superseded by the first save. */
@@ -100,6 +108,7 @@ export class JobScheduler extends DurableObject<Env> {
 
   private save(schedule: Schedule): Schedule {
     this.ctx.storage.kv.put(SCHEDULE, schedule);
+    this.stored = schedule;
     return schedule;
   }
 

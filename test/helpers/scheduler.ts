@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
 import type { Db } from "../../src/db/client";
 import type { Schedule } from "../../src/scheduler/job-scheduler";
@@ -19,12 +19,26 @@ export const schedulerOf = (jobName: string) => env.JOB_SCHEDULER.getByName(jobN
 /** What the job's object holds: config, next instant, alarm, runs in progress. */
 export const inspect = (jobName: string) => schedulerOf(jobName).inspect();
 
-/** Moves the object's stored next instant (back-dating makes it due). */
+/**
+ * Rewrites the object's storage, then evicts it (storage kept, memory gone),
+ * as a restart would: the object reads what the test wrote.
+ */
+export async function rewriteStorage(jobName: string, rewrite: (kv: SyncKvStorage) => void): Promise<void> {
+  await runInDurableObject(schedulerOf(jobName), (_instance, state) => rewrite(state.storage.kv));
+  await evictDurableObject(schedulerOf(jobName));
+}
+
+/**
+ * Moves the object's stored next instant (back-dating makes it due). Runs in
+ * progress carry on (no eviction: it would wait for them); the object's copy
+ * of its schedule is dropped so that it reads the moved one.
+ */
 export async function setNext(jobName: string, at: number): Promise<void> {
-  await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
+  await runInDurableObject(schedulerOf(jobName), (instance, state) => {
     const schedule = state.storage.kv.get<Schedule>("schedule");
     if (!schedule) throw new Error(`${jobName}'s object has no schedule to move`);
     state.storage.kv.put("schedule", { ...schedule, next: at });
+    (instance as unknown as { stored: Schedule | undefined }).stored = undefined;
   });
 }
 
