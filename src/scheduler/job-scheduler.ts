@@ -50,7 +50,8 @@ const UNSCHEDULED: Schedule = { config: null, next: null, lastInstant: null };
 /**
  * One object per job (addressed by job name). It owns the job's timing: the
  * stored next fire time, the alarm, and the runs in progress. Every decision
- * is made from stored state, never from memory, so a restart changes nothing.
+ * is made from stored state (the schedule through a write-through copy), never
+ * from anything only memory holds, so a restart changes nothing.
  */
 export class JobScheduler extends DurableObject<Env> {
   private readonly db: Db;
@@ -92,7 +93,7 @@ export class JobScheduler extends DurableObject<Env> {
    * The stored schedule, read from storage once per instance: this object is
    * its only writer, and `save` writes through, so the copy is always what
    * storage holds (a restart reads it again). Saves a storage read (35-70 µs)
-   * at each of the four places a run consults it.
+   * each of the five times a scheduled run consults it.
    */
   private get schedule(): Schedule {
     return (this.stored ??= this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? this.scheduleOfEarlierBuild());
