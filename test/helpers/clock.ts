@@ -1,5 +1,6 @@
 import { afterEach } from "vitest";
 import { clock } from "../../src/lib/clock";
+import { hold, type Hold } from "./hold";
 
 const realNow = clock.now;
 const realSleep = clock.sleep;
@@ -40,30 +41,15 @@ export function setClock(at: number): void {
   frozenAt = at;
 }
 
-/**
- * Holds the service's next waits (clock.sleep) open until `release()`, then
- * lets each move the frozen clock by its length. The object polls a flag: a
- * promise made in the test could not be settled from inside the object.
- */
-export function holdSleeps(): { readonly entered: boolean; readonly released: boolean; release(): void } {
+/** Holds the service's next waits (clock.sleep) open until `release()`, then lets each move the frozen clock by its length. */
+export function holdSleeps(): Hold {
   const tick = clock.sleep;
-  const state = { entered: false, released: false };
+  const gate = hold();
   clock.sleep = async (ms: number) => {
-    state.entered = true;
-    while (!state.released) await new Promise((resolve) => setTimeout(resolve, 5));
+    await gate.wait();
     await tick(ms);
   };
-  return {
-    get entered() {
-      return state.entered;
-    },
-    get released() {
-      return state.released;
-    },
-    release: () => {
-      state.released = true;
-    },
-  };
+  return gate;
 }
 
 afterEach(() => {

@@ -4,6 +4,7 @@ import type { Db } from "../../src/db/client";
 import type { Schedule } from "../../src/scheduler/job-scheduler";
 import type { RunningEntry } from "../../src/scheduler/run-executor";
 import { call } from "./api";
+import { hold, type Hold } from "./hold";
 
 export const MINUTE = 60_000;
 export const minuteFloor = (t: number) => Math.floor(t / MINUTE) * MINUTE;
@@ -54,26 +55,18 @@ export async function editRunning(jobName: string, edit: (entry: RunningEntry) =
  * until `release()`: built from what the object held then, not yet sent. Lets
  * a test land a change between a record's read and its write.
  */
-export async function holdNextBatch(jobName: string): Promise<{ readonly entered: boolean; release(): void }> {
-  const state = { entered: false, released: false };
+export async function holdNextBatch(jobName: string): Promise<Hold> {
+  const gate = hold();
   await runInDurableObject(schedulerOf(jobName), (instance) => {
     const d1 = (instance as unknown as { db: Db }).db.$client;
     const send = d1.batch;
     d1.batch = (async (statements: D1PreparedStatement[]) => {
       d1.batch = send; // this batch only
-      state.entered = true;
-      while (!state.released) await new Promise((resolve) => setTimeout(resolve, 5));
+      await gate.wait();
       return send.call(d1, statements);
     }) as D1Database["batch"];
   });
-  return {
-    get entered() {
-      return state.entered;
-    },
-    release: () => {
-      state.released = true;
-    },
-  };
+  return gate;
 }
 
 /** Runs the object's alarm now, as the platform would when it is due. */
