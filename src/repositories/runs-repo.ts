@@ -262,7 +262,6 @@ export function listRuns(db: Db, jobId: number, limit: number, beforeSeq?: numbe
   return db.select().from(runs).where(where).orderBy(desc(runs.seq)).limit(limit);
 }
 
-
 /** Deletes finished runs of a registration beyond the newest `keep`. Returns how many. */
 export async function pruneRuns(db: Db, jobId: number, keep: number): Promise<number> {
   const result = await db.$client
