@@ -15,7 +15,14 @@ export function jobSummary(row: JobSummaryRow) {
     last_run_at: isoOrNull(row.lastRunAt),
     last_run_status: row.lastRunStatus as "running" | "success" | "failed" | null,
     next_run_at: isoOrNull(row.nextRunAt),
+    version: row.version,
   };
+}
+
+/** The answer to a registration: the contract's fields, the time zone and the version. */
+export function registeredJob(row: JobRow) {
+  const { job_name, cron_expression, timezone, is_active, next_run_at, version } = jobSummary(row);
+  return { job_name, cron_expression, timezone, is_active, created_at: iso(new Date(row.createdAt)), next_run_at, version };
 }
 
 export function jobDetail(row: JobRow, upcoming: Date[]) {
@@ -35,7 +42,7 @@ export function jobDetail(row: JobRow, upcoming: Date[]) {
 
 export function run(row: RunRow) {
   return {
-    run_id: formatRunId(row.seq),
+    run_id: formatRunId(row.runNo),
     status: row.status,
     scheduled_for: isoOrNull(row.scheduledFor),
     catch_up: row.catchUp,
@@ -53,7 +60,7 @@ export function run(row: RunRow) {
 export function lastResult(row: RunRow) {
   return {
     job_name: row.jobName,
-    run_id: formatRunId(row.seq),
+    run_id: formatRunId(row.runNo),
     started_at: iso(new Date(row.startedAt)),
     completed_at: isoOrNull(row.completedAt),
     status: row.status as "running" | "success" | "failed",

@@ -43,7 +43,7 @@ describe("hc<AppType> (hono/client)", () => {
     expect(missing.status).toBe(404);
     if (missing.status === 404) expect((await missing.json()).error.code).toBe("job_not_found");
 
-    const deleted = await api.jobs[":jobName"].$delete({ param: { jobName: name } }, auth);
+    const deleted = await api.jobs[":jobName"].$delete({ param: { jobName: name }, header: {} }, auth);
     expect(deleted.status).toBe(200);
     if (deleted.status === 200) expectTypeOf((await deleted.json()).deleted).toEqualTypeOf<true>();
   });

@@ -11,12 +11,12 @@ async function addRun(jobName: string, run: { status: string; startedAt: string;
   const job = await env.DB.prepare("SELECT job_id FROM jobs WHERE job_name = ?").bind(jobName).first<{ job_id: number }>();
   const completedAt = run.durationMs === null ? null : new Date(Date.parse(run.startedAt) + run.durationMs).toISOString();
   const inserted = await env.DB.prepare(
-    `INSERT INTO runs (job_id, job_name, triggered_by, dry_run, status, attempts, started_at, completed_at, duration_ms, result_summary, error)
-     VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING seq`,
+    `INSERT INTO runs (job_id, job_name, run_no, triggered_by, dry_run, status, attempts, started_at, completed_at, duration_ms, result_summary, error)
+     VALUES (?1, ?2, (SELECT coalesce(max(run_no), 0) + 1 FROM runs WHERE job_id = ?1), ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10) RETURNING run_no`,
   )
     .bind(job!.job_id, jobName, run.triggeredBy ?? "scheduler", run.dryRun ? 1 : 0, run.status, run.startedAt, completedAt, run.durationMs, run.summary ? JSON.stringify(run.summary) : null, run.error ?? null)
-    .first<{ seq: number }>();
-  return `run-${String(inserted!.seq).padStart(4, "0")}`;
+    .first<{ run_no: number }>();
+  return `run-${String(inserted!.run_no).padStart(4, "0")}`;
 }
 
 describe("GET / (dashboard)", () => {

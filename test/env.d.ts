@@ -12,7 +12,7 @@ declare global {
 declare global {
   namespace Cloudflare {
     interface GlobalProps {
-      mainModule: typeof import("../src/index");
+      mainModule: typeof import("./worker");
       durableNamespaces: "JobScheduler" | "Supervisor";
     }
   }

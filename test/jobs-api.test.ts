@@ -26,6 +26,7 @@ describe("GET /jobs", () => {
       last_run_at: null,
       last_run_status: null,
       next_run_at: iso(nextRunAfter("0 2 * * *", "UTC", clock.now())),
+      version: 1,
     });
     const lift = list.json.data.find((j: { job_name: string }) => j.job_name === "pause-auto-lift-check");
     expect(lift.next_run_at).toBe(iso(nextRunAfter("0 6 * * *", "UTC", clock.now())));
@@ -65,7 +66,9 @@ describe("POST /jobs", () => {
       is_active: true,
       created_at: iso(clock.now()),
       next_run_at: iso(nextRunAfter("0 8 * * 1", "UTC", clock.now())),
+      version: 1,
     });
+    expect(res.headers.get("etag")).toBe('"1"');
     expect(res.json.created_at).toMatch(ISO_SECONDS);
     const state = await inspect(name);
     expect(state.alarmAt).toBe(alarmFor(res.json.next_run_at));
@@ -137,17 +140,18 @@ describe("trigger and last-result", () => {
     expect(listed).toMatchObject({ last_run_at: null, last_run_status: null });
   });
 
-  it("run ids are unique across the service, in sequence", async () => {
+  it("run ids count each job's runs from run-0001, in the order they start", async () => {
     const a = uniqueName("seq-a");
     const b = uniqueName("seq-b");
     await registerJob(a, { handler: "testNoop" });
-    await registerJob(b, { handler: "testNoop" });
-    const first = await call("POST", `/jobs/${a}/trigger`, { body: {} });
-    const second = await call("POST", `/jobs/${b}/trigger`, { body: {} });
-    const n = (id: string) => Number(id.slice(4));
-    expect(n(second.json.run_id)).toBeGreaterThan(n(first.json.run_id));
+    await registerJob(b, { handler: "testNoop", overlap_policy: "allow" });
+    expect((await call("POST", `/jobs/${a}/trigger`, { body: {} })).json.run_id).toBe("run-0001");
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await call("POST", `/jobs/${b}/trigger`, { body: {} })).json.run_id);
+    expect(ids).toEqual(["run-0001", "run-0002", "run-0003"]);
     await settled(a);
-    await settled(b);
+    const runs = await settled(b);
+    expect(runs.map((r) => r.run_no)).toEqual([1, 2, 3]);
   });
 });
 

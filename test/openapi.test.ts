@@ -123,7 +123,7 @@ const CONTRACT = {
 
 /**
  * Our responses are supersets of the contract's: they add fields from later
- * issues (timezone, dry_run, triggered_by, attempts) that the contract's
+ * issues (timezone, version, dry_run, triggered_by, attempts) that the contract's
  * examples predate. Each case names exactly the fields the contract omits; the
  * test proves those are the only difference, and that with them optional the
  * example parses to itself (every field it shows is one the schema knows).
@@ -133,15 +133,15 @@ const CASES: { name: string; example: unknown; schema: z.ZodType; addedFields: s
     name: "GET /jobs",
     example: CONTRACT.list,
     schema: schemas.JobListSchema,
-    addedFields: ["data.0.timezone", "data.1.timezone"],
-    withoutAdditions: schemas.JobListSchema.extend({ data: z.array(schemas.JobSummarySchema.partial({ timezone: true })) }),
+    addedFields: ["data.0.timezone", "data.1.timezone", "data.0.version", "data.1.version"],
+    withoutAdditions: schemas.JobListSchema.extend({ data: z.array(schemas.JobSummarySchema.partial({ timezone: true, version: true })) }),
   },
   {
     name: "POST /jobs",
     example: CONTRACT.registered,
     schema: schemas.RegisteredJobSchema,
-    addedFields: ["timezone"],
-    withoutAdditions: schemas.RegisteredJobSchema.partial({ timezone: true }),
+    addedFields: ["timezone", "version"],
+    withoutAdditions: schemas.RegisteredJobSchema.partial({ timezone: true, version: true }),
   },
   {
     name: "POST /jobs/:jobName/trigger",

@@ -82,7 +82,7 @@ describe("overlap_policy allow", () => {
     release();
     const runs = await settled(name);
     expect(runs).toHaveLength(15);
-    expect(runs.map((r) => `run-${String(r.seq).padStart(4, "0")}`).sort()).toEqual([...ids].sort());
+    expect(runs.map((r) => `run-${String(r.run_no).padStart(4, "0")}`).sort()).toEqual([...ids].sort());
     expect(runs.every((r) => r.status === "success")).toBe(true);
   });
 });
@@ -110,7 +110,7 @@ describe("a run whose object died mid-run", () => {
     release();
     await settled(name);
     const runs = await runsOf(name);
-    expect(runs.find((r) => `run-${String(r.seq).padStart(4, "0")}` === run.json.run_id)?.status).toBe("failed");
+    expect(runs.find((r) => `run-${String(r.run_no).padStart(4, "0")}` === run.json.run_id)?.status).toBe("failed");
   });
 
   it("survives a restart: the stored run is reaped even though no attempt is in memory", async () => {

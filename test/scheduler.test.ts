@@ -63,28 +63,20 @@ describe("the alarm runs the job", () => {
     expect(calls.get(name)).toBe(1);
   });
 
-  it("an object armed by the build before the single schedule key still runs its instant once, then moves to the new key", async () => {
-    const name = uniqueName("legacy");
+  it("an object that predates run numbering continues its job's run ids from D1", async () => {
+    const name = uniqueName("numbering");
     await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
-    const due = minuteFloor(clockNow());
-    // Rewrite its storage the way the earlier build kept it: three keys, no "schedule".
+    expect((await call("POST", `/jobs/${name}/trigger`, { body: {} })).json.run_id).toBe("run-0001");
+    await settled(name);
+    // Rewrite its storage as the build before numbering kept it: no run count.
     await rewriteStorage(name, (kv) => {
-      const schedule = kv.get<{ config: unknown }>("schedule")!;
-      kv.delete("schedule");
-      kv.put("config", schedule.config);
-      kv.put("next", due);
+      const { runSeq: _dropped, ...schedule } = kv.get<Record<string, unknown>>("schedule")!;
+      kv.put("schedule", { ...schedule, next: minuteFloor(clockNow()) });
     });
-    expect((await inspect(name)).nextRunAt).toBe(new Date(due).toISOString());
-
     await fireAlarm(name);
     const runs = await settled(name);
-
-    expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: "success", scheduled_for: new Date(due).toISOString() });
-    expect((await inspect(name)).nextRunAt).toBe(new Date(due + MINUTE).toISOString());
-    await runInDurableObject(schedulerOf(name), (_instance, state) => {
-      expect(state.storage.kv.get<{ lastInstant: number }>("schedule")?.lastInstant).toBe(due);
-    });
+    expect(runs.map((r) => r.run_no)).toEqual([1, 2]);
+    expect(runs[1]).toMatchObject({ status: "success", scheduled_for: new Date(minuteFloor(clockNow())).toISOString() });
   });
 
   it("an inactive job has no alarm and never fires", async () => {
@@ -349,7 +341,8 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
     await fireAlarm(name);
     await vi.waitFor(() => expect(calls.get(name)).toBe(1));
     expect(await runsOf(name)).toHaveLength(0);
-    expect((await inspect(name)).running[0]).toMatchObject({ runId: null, scheduledFor: new Date(minuteFloor(clockNow())).toISOString() });
+    // Its run_id is known from the start, though nothing is in D1 yet.
+    expect((await inspect(name)).running[0]).toMatchObject({ runId: "run-0001", scheduledFor: new Date(minuteFloor(clockNow())).toISOString() });
     release();
     const runs = await settled(name);
     expect(runs).toHaveLength(1);
@@ -371,7 +364,7 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
     const [running] = await runsOf(name);
     expect(running).toMatchObject({ status: "running", scheduled_for: new Date(due).toISOString() });
     expect((await jobRow(name))?.last_run_status).toBe("running");
-    expect((await call("GET", `/jobs/${name}/last-result`)).json).toMatchObject({ status: "running", run_id: `run-${String(running!.seq).padStart(4, "0")}` });
+    expect((await call("GET", `/jobs/${name}/last-result`)).json).toMatchObject({ status: "running", run_id: "run-0001" });
 
     release();
     const runs = await settled(name);
@@ -389,13 +382,13 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
     await vi.waitFor(() => expect(calls.get(name)).toBe(1));
     const refused = await call("POST", `/jobs/${name}/trigger`, { body: {} });
     expect(refused.status).toBe(409);
-    const [admitted] = await runsOf(name);
-    expect(refused.json.error.details.running_run_id).toBe(`run-${String(admitted!.seq).padStart(4, "0")}`);
+    expect(refused.json.error.details.running_run_id).toBe("run-0001");
+    expect(await runsOf(name)).toHaveLength(0); // named without writing it to D1: the owner gave it its id
     release();
     expect(await settled(name)).toHaveLength(1);
   });
 
-  it("a schedule change that lands while a run's record is on its way to D1 keeps its next_run_at there", async () => {
+  it("a schedule change that comes while a run's record is on its way to D1 waits its turn and keeps its next_run_at", async () => {
     const name = uniqueName("recordrace");
     await registerJob(name, { cron_expression: thisMinuteHourly(), handler: "testNoop" });
     const due = minuteFloor(clockNow());
@@ -404,11 +397,12 @@ describe("a scheduled run is written to D1 once, when it ends, unless it takes a
 
     await fireAlarm(name);
     await vi.waitFor(() => expect(record.entered).toBe(true)); // the record holds next_run_at = due + 1 h
-    const patched = await call("PATCH", `/jobs/${name}`, { body: { cron_expression: cronHalfAnHourAway() } });
+    const patching = call("PATCH", `/jobs/${name}`, { body: { cron_expression: cronHalfAnHourAway() } });
+    record.release();
+    const patched = await patching;
     expect(patched.status).toBe(200);
     const moved = patched.json.next_run_at as string;
     expect(Date.parse(moved)).not.toBe(due + 60 * MINUTE);
-    record.release();
     const runs = await settled(name);
 
     expect(runs).toHaveLength(1);

@@ -19,11 +19,15 @@ export const jobs = sqliteTable("jobs", {
   lastRunAt: text("last_run_at"),
   lastRunStatus: text("last_run_status"),
   nextRunAt: text("next_run_at"),
+  /** Raised by every change to the job's configuration; If-Match compares against it. */
+  version: integer("version").notNull().default(1),
 });
 
 export const runs = sqliteTable("runs", {
   seq: integer("seq").primaryKey({ autoIncrement: true }),
   jobId: integer("job_id").notNull(),
+  /** The run's number within its registration, allocated by the job's object (run_id "run-0094"). */
+  runNo: integer("run_no").notNull(),
   jobName: text("job_name").notNull(),
   scheduledFor: text("scheduled_for"),
   catchUp: integer("catch_up", { mode: "boolean" }).notNull().default(false),

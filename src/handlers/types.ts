@@ -7,7 +7,9 @@ export interface HandlerContext {
   now: Date;
   /** Compute exactly the summary a real run would return, and change nothing. */
   dryRun: boolean;
+  /** The run's API run_id ("run-0094"): unique within the job, so stored beside the job's name. */
   runId: string;
+  jobId: number;
   jobName: string;
 }
 

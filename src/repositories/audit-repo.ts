@@ -1,6 +1,50 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { statement, type Db } from "../db/client";
 import { auditLog, type AuditRow } from "../db/schema";
+import { isoMs } from "../lib/ids";
+import type { Actor } from "../services/actor";
+
+export type AuditEntry = typeof auditLog.$inferInsert;
+
+/** An audit entry for a change `actor` made to `jobName` at `at`. */
+export function auditEntry(actor: Actor, action: string, jobName: string, before: unknown, after: unknown, at: Date): AuditEntry {
+  return {
+    at: isoMs(at),
+    action,
+    jobName,
+    actor: actor.label,
+    requestId: actor.requestId ?? null,
+    sourceIp: actor.sourceIp ?? null,
+    userAgent: actor.userAgent ?? null,
+    before: (before ?? null) as Record<string, unknown> | null,
+    after: (after ?? null) as Record<string, unknown> | null,
+  };
+}
+
+/**
+ * Only if the change it records took effect, in the same batch: the job is
+ * at `version` after it, or (`gone`) no longer exists.
+ */
+export type AuditGuard = { jobId: number; version: number } | { jobId: number; gone: true };
+
+/**
+ * The one writer of audit rows: a statement for a batch, so that the entry
+ * commits in the same transaction as the change it records, and only with it.
+ */
+export function auditStatement(db: Db, entry: AuditEntry, guard?: AuditGuard) {
+  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+  const condition =
+    guard === undefined
+      ? sql`1`
+      : "gone" in guard
+        ? sql`NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = ${guard.jobId})`
+        : sql`EXISTS (SELECT 1 FROM jobs WHERE job_id = ${guard.jobId} AND version = ${guard.version})`;
+  return statement(db, sql`
+    INSERT INTO audit_log (at, action, job_name, actor, request_id, source_ip, user_agent, before, after)
+    SELECT ${entry.at}, ${entry.action}, ${entry.jobName}, ${entry.actor}, ${entry.requestId ?? null}, ${entry.sourceIp ?? null},
+           ${entry.userAgent ?? null}, ${json(entry.before)}, ${json(entry.after)}
+    WHERE ${condition}`);
+}
 
 /** The audit trail, newest first, optionally for one job, older than `beforeSeq` if given. */
 export function listAudit(db: Db, limit: number, jobName?: string, beforeSeq?: number): Promise<AuditRow[]> {

@@ -1,12 +1,13 @@
 import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { auditLog, jobCount, jobs, type JobRow } from "../db/schema";
+import { jobCount, jobs, type JobRow } from "../db/schema";
+import { auditStatement, type AuditEntry } from "./audit-repo";
+import { admitRunStatements, type RunStart } from "./runs-repo";
 
 export type NewJob = typeof jobs.$inferInsert;
-export type JobChanges = Partial<Omit<NewJob, "jobId" | "jobName" | "createdAt">>;
-export type AuditEntry = typeof auditLog.$inferInsert;
+export type JobChanges = Partial<Omit<NewJob, "jobId" | "jobName" | "createdAt" | "version">>;
 
-/** The columns a job's list entry shows (reading only these makes the list's D1 call about 15% cheaper locally). */
+/** The columns a job's list entry shows. */
 const summaryColumns = {
   jobName: jobs.jobName,
   cronExpression: jobs.cronExpression,
@@ -15,6 +16,7 @@ const summaryColumns = {
   lastRunAt: jobs.lastRunAt,
   lastRunStatus: jobs.lastRunStatus,
   nextRunAt: jobs.nextRunAt,
+  version: jobs.version,
 };
 export type JobSummaryRow = Pick<JobRow, keyof typeof summaryColumns>;
 
@@ -46,45 +48,56 @@ export async function findJob(db: Db, jobName: string): Promise<JobRow | undefin
 
 /** Registers a job and records it in the audit trail, in one transaction. */
 export async function insertJob(db: Db, job: NewJob, audit: AuditEntry): Promise<JobRow> {
-  const [inserted] = await db.batch([db.insert(jobs).values(job).returning(), db.insert(auditLog).values(audit)]);
+  const [inserted] = await db.batch([db.insert(jobs).values(job).returning(), auditStatement(db, audit)]);
   return inserted[0]!;
 }
 
-/** Applies changes to one registration (job_id), with its audit entry, in one transaction. */
-export async function updateJob(db: Db, jobId: number, changes: JobChanges, audit: AuditEntry): Promise<JobRow | undefined> {
+/**
+ * Applies changes to one registration at `version` and raises its version,
+ * with the audit entry, in one transaction. Nothing is written (no audit
+ * either) if the job is no longer at that version: undefined then.
+ */
+export async function updateJob(db: Db, jobId: number, version: number, changes: JobChanges, audit: AuditEntry): Promise<JobRow | undefined> {
   const [updated] = await db.batch([
-    db.update(jobs).set(changes).where(eq(jobs.jobId, jobId)).returning(),
-    db.insert(auditLog).values(audit),
+    db
+      .update(jobs)
+      .set({ ...changes, version: version + 1 })
+      .where(and(eq(jobs.jobId, jobId), eq(jobs.version, version)))
+      .returning(),
+    auditStatement(db, audit, { jobId, version: version + 1 }),
   ]);
   return updated[0];
 }
 
-/** Deregisters one registration; its runs stay. */
-export async function deleteJob(db: Db, jobId: number, audit: AuditEntry): Promise<boolean> {
-  const [deleted] = await db.batch([
-    db.delete(jobs).where(eq(jobs.jobId, jobId)).returning({ jobId: jobs.jobId }),
-    db.insert(auditLog).values(audit),
-  ]);
-  return deleted.length === 1;
-}
-
-export async function setNextRunAt(db: Db, jobId: number, nextRunAt: string | null): Promise<void> {
-  await db.update(jobs).set({ nextRunAt }).where(eq(jobs.jobId, jobId));
-}
-
 /**
- * Sets next_run_at to `nextRunAt` only where it still holds `written` (what
- * this caller wrote last), so a newer write by somebody else is never undone.
+ * Deregisters one registration at `version`, in one transaction with its
+ * audit entry and the rows of its runs still in progress (`inProgress`, written
+ * as running so that they finish and are recorded). False if the job is no
+ * longer at that version; nothing is written then.
  */
-export async function replaceNextRunAt(db: Db, jobId: number, written: string | null, nextRunAt: string | null): Promise<void> {
-  const still = written === null ? isNull(jobs.nextRunAt) : eq(jobs.nextRunAt, written);
-  await db.update(jobs).set({ nextRunAt }).where(and(eq(jobs.jobId, jobId), eq(jobs.isActive, true), still));
+export async function deleteJob(db: Db, job: Pick<JobRow, "jobId" | "version">, inProgress: RunStart[], audit: AuditEntry): Promise<boolean> {
+  const deleted = db
+    .delete(jobs)
+    .where(and(eq(jobs.jobId, job.jobId), eq(jobs.version, job.version)))
+    .returning({ jobId: jobs.jobId });
+  const [first, ...rest] = [
+    ...inProgress.flatMap((run) => admitRunStatements(db, run, { version: job.version })),
+    deleted,
+    auditStatement(db, audit, { jobId: job.jobId, gone: true }),
+  ];
+  const results = await db.batch([first!, ...rest]);
+  return (results[results.length - 2] as { jobId: number }[]).length === 1;
+}
+
+/** Moves next_run_at of a registration, unless the job changed since `version` (a newer write is never undone). */
+export async function setNextRunAt(db: Db, jobId: number, version: number, nextRunAt: string | null): Promise<void> {
+  await db.update(jobs).set({ nextRunAt }).where(and(eq(jobs.jobId, jobId), eq(jobs.version, version)));
 }
 
 /** Active jobs never armed (next_run_at NULL) or whose next run is older than `before`. */
-export function listUnarmedOrOverdue(db: Db, before: string, limit: number): Promise<JobRow[]> {
+export function listUnarmedOrOverdue(db: Db, before: string, limit: number): Promise<Pick<JobRow, "jobId" | "jobName">[]> {
   return db
-    .select()
+    .select({ jobId: jobs.jobId, jobName: jobs.jobName })
     .from(jobs)
     .where(and(eq(jobs.isActive, true), or(isNull(jobs.nextRunAt), lt(jobs.nextRunAt, before))))
     .limit(limit);
@@ -104,6 +117,11 @@ export async function countActiveAndOverdue(db: Db, before: string): Promise<{ a
 }
 
 /** A slice of all jobs by name after `afterName`, for the supervisor's rolling check. */
-export function listJobsAfter(db: Db, afterName: string, limit: number): Promise<JobRow[]> {
-  return db.select().from(jobs).where(gt(jobs.jobName, afterName)).orderBy(asc(jobs.jobName)).limit(limit);
+export function listJobsAfter(db: Db, afterName: string, limit: number): Promise<Pick<JobRow, "jobId" | "jobName">[]> {
+  return db
+    .select({ jobId: jobs.jobId, jobName: jobs.jobName })
+    .from(jobs)
+    .where(gt(jobs.jobName, afterName))
+    .orderBy(asc(jobs.jobName))
+    .limit(limit);
 }

@@ -1,248 +1,147 @@
-import { and, desc, eq, lt, ne } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
+import { statement, type Db } from "../db/client";
 import { runs, type RunRow } from "../db/schema";
+import { auditStatement, type AuditEntry } from "./audit-repo";
 
 /**
  * The writes a run makes. Each is one D1 batch (one round trip, one
- * transaction), and each is safe to repeat: a scheduled instant can be
- * inserted once per registration (unique index), and a finished run is never
- * finished again.
+ * transaction), and each is safe to repeat: a run is numbered once per
+ * registration (run_no, allocated by the job's object), a scheduled instant
+ * is inserted once per registration (unique index), and a finished run is
+ * never finished again. No run row is ever inserted for a job that no longer
+ * exists; a run written while its job existed is still finished after.
  */
 
-export interface ScheduledRun {
+/** A run as its job's object started it. */
+export interface RunStart {
   jobId: number;
   jobName: string;
-  scheduledFor: string;
+  runNo: number;
+  /** The instant a scheduled run is for; null for a manual run. */
+  scheduledFor: string | null;
   catchUp: boolean;
-  startedAt: string;
-  attempts: number;
-  /** The job's next instant as its object holds it now; written to D1 with the run. */
-  nextRunAt: string | null;
-}
-
-export interface Recorded {
-  /** The run's sequence number; null if this instant was already recorded otherwise. */
-  seq: number | null;
-  /** False if D1 no longer has this registration active: the object's schedule is stale. */
-  jobActive: boolean;
-}
-
-// "This batch's run is the one recorded for the instant, with this start": the job's
-// last_run_* move only then, and only forwards (runs may overlap).
-const OURS = `EXISTS (SELECT 1 FROM runs WHERE job_id = ?1 AND scheduled_for = ?3 AND started_at = ?4)
-              AND (last_run_at IS NULL OR last_run_at <= ?4)`;
-const RUN_OF_INSTANT = "(SELECT seq FROM runs WHERE job_id = ?1 AND scheduled_for = ?3)";
-
-function moveJob(d1: D1Database, run: ScheduledRun, status: string): D1PreparedStatement {
-  // Expressions in an UPDATE read the row as it was, so the condition is repeated per column.
-  return d1
-    .prepare(
-      `UPDATE jobs SET next_run_at = ?2,
-         last_run_seq = IIF(${OURS}, ${RUN_OF_INSTANT}, last_run_seq),
-         last_run_status = IIF(${OURS}, ?5, last_run_status),
-         last_run_at = IIF(${OURS}, ?4, last_run_at)
-       WHERE job_id = ?1 AND is_active = 1 RETURNING job_id`,
-    )
-    .bind(run.jobId, run.nextRunAt, run.scheduledFor, run.startedAt, status);
-}
-
-/**
- * Records a scheduled run that is taking a while as `running` (the write a
- * short run never needs: see recordScheduledRun), and moves next_run_at.
- * Inserted once per instant: the unique index refuses a second.
- */
-export async function admitScheduledRun(db: Db, run: ScheduledRun): Promise<Recorded> {
-  const d1 = db.$client;
-  const [inserted, updated] = await d1.batch<{ seq?: number; job_id?: number }>([
-    d1
-      .prepare(
-        `INSERT INTO runs (job_id, job_name, scheduled_for, catch_up, triggered_by, dry_run, status, attempts, started_at)
-         VALUES (?1, ?2, ?3, ?4, 'scheduler', 0, 'running', ?5, ?6)
-         ON CONFLICT DO NOTHING RETURNING seq`,
-      )
-      .bind(run.jobId, run.jobName, run.scheduledFor, run.catchUp ? 1 : 0, run.attempts, run.startedAt),
-    moveJob(d1, run, "running"),
-  ]);
-  return { seq: inserted?.results[0]?.seq ?? null, jobActive: (updated?.results.length ?? 0) === 1 };
-}
-
-export interface ScheduledOutcome {
-  status: "success" | "failed";
-  completedAt: string;
-  durationMs: number;
-  resultSummary: Record<string, unknown> | null;
-  error: string | null;
-}
-
-/**
- * The one D1 write of a scheduled run: its final record and the job's fields,
- * in one batch. Upserts over the `running` row if the run was admitted early,
- * but never over a finished one: an instant is recorded once. The run is
- * recorded even if the job was deleted meanwhile; the job row only moves if active.
- */
-export async function recordScheduledRun(db: Db, run: ScheduledRun, outcome: ScheduledOutcome): Promise<Recorded> {
-  const d1 = db.$client;
-  const [recorded, updated] = await d1.batch<{ seq?: number; job_id?: number }>([
-    d1
-      .prepare(
-        `INSERT INTO runs (job_id, job_name, scheduled_for, catch_up, triggered_by, dry_run, status, attempts,
-                           started_at, completed_at, duration_ms, result_summary, error)
-         VALUES (?1, ?2, ?3, ?4, 'scheduler', 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (job_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO UPDATE SET
-           status = excluded.status, attempts = excluded.attempts, completed_at = excluded.completed_at,
-           duration_ms = excluded.duration_ms, result_summary = excluded.result_summary, error = excluded.error
-         WHERE runs.status = 'running' AND runs.started_at = excluded.started_at
-         RETURNING seq`,
-      )
-      .bind(
-        run.jobId,
-        run.jobName,
-        run.scheduledFor,
-        run.catchUp ? 1 : 0,
-        outcome.status,
-        run.attempts,
-        run.startedAt,
-        outcome.completedAt,
-        outcome.durationMs,
-        outcome.resultSummary === null ? null : JSON.stringify(outcome.resultSummary),
-        outcome.error,
-      ),
-    moveJob(d1, run, outcome.status),
-  ]);
-  return { seq: recorded?.results[0]?.seq ?? null, jobActive: (updated?.results.length ?? 0) === 1 };
-}
-
-export interface RecordSkipped {
-  jobId: number;
-  jobName: string;
-  scheduledFor: string;
-  at: string;
-  reason: string;
-  nextRunAt: string | null;
-}
-
-/** Records a scheduled instant that was not run (overlap or misfire policy) and moves next_run_at. */
-export async function recordSkippedRun(db: Db, skip: RecordSkipped): Promise<Recorded> {
-  const d1 = db.$client;
-  const [inserted, updated] = await d1.batch<{ seq?: number; job_id?: number }>([
-    d1
-      .prepare(
-        `INSERT INTO runs (job_id, job_name, scheduled_for, triggered_by, dry_run, status, attempts, started_at, completed_at, duration_ms, error)
-         SELECT ?1, ?2, ?3, 'scheduler', 0, 'skipped', 0, ?4, ?4, 0, ?5
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ?1 AND is_active = 1)
-         ON CONFLICT DO NOTHING RETURNING seq`,
-      )
-      .bind(skip.jobId, skip.jobName, skip.scheduledFor, skip.at, skip.reason),
-    d1
-      .prepare(`UPDATE jobs SET next_run_at = ?2 WHERE job_id = ?1 AND is_active = 1 RETURNING job_id`)
-      .bind(skip.jobId, skip.nextRunAt),
-  ]);
-  return { seq: inserted?.results[0]?.seq ?? null, jobActive: (updated?.results.length ?? 0) === 1 };
-}
-
-export interface AdmitManual {
-  jobId: number;
-  jobName: string;
   triggeredBy: string;
   dryRun: boolean;
   startedAt: string;
-  /** Who asked, for the audit row written in the same transaction as the run. */
-  audit: { actor: string; requestId: string | null; sourceIp: string | null; userAgent: string | null };
+  attempts: number;
+}
+
+/** Where the job stands as its object holds it, written with a run's record. */
+export interface JobPosition {
+  /** The job's version the object schedules by; next_run_at is written only while the job is still at it. */
+  version: number;
+  /** The job's next instant as the object holds it now. */
+  nextRunAt?: string | null;
+}
+
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+function insertRun(db: Db, run: RunStart, status: string, outcome?: RunOutcome) {
+  return statement(db, sql`
+    INSERT INTO runs (job_id, job_name, run_no, scheduled_for, catch_up, triggered_by, dry_run, status, attempts,
+                      started_at, completed_at, duration_ms, result_summary, error)
+    SELECT ${run.jobId}, ${run.jobName}, ${run.runNo}, ${run.scheduledFor}, ${run.catchUp ? 1 : 0}, ${run.triggeredBy},
+           ${run.dryRun ? 1 : 0}, ${status}, ${run.attempts}, ${run.startedAt}, ${outcome?.completedAt ?? null},
+           ${outcome?.durationMs ?? null}, ${json(outcome?.resultSummary)}, ${outcome?.error ?? null}
+    WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ${run.jobId})
+    ON CONFLICT DO NOTHING`);
 }
 
 /**
- * Inserts a manual run and its audit row, in one transaction. A dry run does not become the job's last_run_* (those
- * describe real executions); it is still the newest run in its history.
+ * The job's fields after a run's write: next_run_at (only while the job is at
+ * the version the object scheduled by), and last_run_* when this is the
+ * newest real run (runs may overlap; dry runs describe no execution).
  */
-export async function admitManualRun(db: Db, run: AdmitManual): Promise<number | null> {
-  const d1 = db.$client;
-  const statements = [
-    d1
-      .prepare(
-        `INSERT INTO runs (job_id, job_name, scheduled_for, catch_up, triggered_by, dry_run, status, attempts, started_at)
-         SELECT ?1, ?2, NULL, 0, ?3, ?4, 'running', 1, ?5
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ?1) RETURNING seq`,
-      )
-      .bind(run.jobId, run.jobName, run.triggeredBy, run.dryRun ? 1 : 0, run.startedAt),
-  ];
-  if (!run.dryRun) {
-    statements.push(
-      d1
-        .prepare(
-          `UPDATE jobs SET last_run_seq = last_insert_rowid(), last_run_at = ?2, last_run_status = 'running'
-           WHERE job_id = ?1 AND EXISTS (SELECT 1 FROM runs WHERE seq = last_insert_rowid() AND job_id = ?1 AND started_at = ?2)`,
-        )
-        .bind(run.jobId, run.startedAt),
-    );
-  }
-  statements.push(
-    d1
-      .prepare(
-        `INSERT INTO audit_log (at, action, job_name, actor, request_id, source_ip, user_agent, before, after)
-         SELECT ?3, ?4, ?2, ?5, ?6, ?7, ?8, NULL,
-                json_object('run_id', 'run-' || printf('%04d', last_insert_rowid()), 'triggered_by', ?9, 'dry_run', json(?10))
-         WHERE EXISTS (SELECT 1 FROM runs WHERE seq = last_insert_rowid() AND job_id = ?1 AND started_at = ?3)`,
-      )
-      .bind(
-        run.jobId,
-        run.jobName,
-        run.startedAt,
-        run.dryRun ? "dry_run" : "trigger",
-        run.audit.actor,
-        run.audit.requestId,
-        run.audit.sourceIp,
-        run.audit.userAgent,
-        run.triggeredBy,
-        run.dryRun ? "true" : "false",
-      ),
-  );
-  const [inserted] = await d1.batch<{ seq: number }>(statements);
-  return inserted?.results[0]?.seq ?? null;
+function moveJob(db: Db, run: RunStart, status: string, position: JobPosition) {
+  // Expressions in an UPDATE read the row as it was, so the condition is repeated per column.
+  const ours = sql`(${run.dryRun ? 0 : 1} AND EXISTS (SELECT 1 FROM runs WHERE job_id = ${run.jobId} AND run_no = ${run.runNo} AND started_at = ${run.startedAt})
+                   AND (last_run_at IS NULL OR last_run_at <= ${run.startedAt}))`;
+  const next = position.nextRunAt === undefined ? sql`next_run_at` : sql`IIF(version = ${position.version}, ${position.nextRunAt}, next_run_at)`;
+  return statement(db, sql`
+    UPDATE jobs SET next_run_at = ${next},
+      last_run_seq = IIF(${ours}, (SELECT seq FROM runs WHERE job_id = ${run.jobId} AND run_no = ${run.runNo}), last_run_seq),
+      last_run_status = IIF(${ours}, ${status}, last_run_status),
+      last_run_at = IIF(${ours}, ${run.startedAt}, last_run_at)
+    WHERE job_id = ${run.jobId}`);
 }
 
-export interface FinishRun {
-  seq: number;
-  jobId: number;
+/** The statements that write a run as running (and the job's last_run_*), for a batch of the caller's. */
+export function admitRunStatements(db: Db, run: RunStart, position: JobPosition) {
+  return [insertRun(db, run, "running"), moveJob(db, run, "running", position)] as const;
+}
+
+/**
+ * Writes a run as running: a manual run at once (with its audit entry, in the
+ * same transaction), a scheduled one when it has been going a while. False if
+ * the job no longer exists (nothing is written then).
+ */
+export async function admitRun(db: Db, run: RunStart, position: JobPosition, audit?: AuditEntry): Promise<boolean> {
+  const [inserted] = await db.batch([
+    ...admitRunStatements(db, run, position),
+    ...(audit ? [auditStatement(db, audit, { jobId: run.jobId, version: position.version })] : []),
+  ]);
+  return (inserted.meta.changes ?? 0) === 1;
+}
+
+export interface RunOutcome {
   status: "success" | "failed";
-  attempts: number;
   completedAt: string;
   durationMs: number;
   resultSummary: Record<string, unknown> | null;
   error: string | null;
 }
 
-/** Closes a running run; does nothing if it was already closed (e.g. timed out). */
-export async function finishRun(db: Db, finish: FinishRun): Promise<boolean> {
-  const d1 = db.$client;
-  const [closed] = await d1.batch([
-    d1
-      .prepare(
-        `UPDATE runs SET status = ?2, attempts = ?3, completed_at = ?4, duration_ms = ?5, result_summary = ?6, error = ?7
-         WHERE seq = ?1 AND status = 'running' RETURNING seq`,
-      )
-      .bind(
-        finish.seq,
-        finish.status,
-        finish.attempts,
-        finish.completedAt,
-        finish.durationMs,
-        finish.resultSummary === null ? null : JSON.stringify(finish.resultSummary),
-        finish.error,
-      ),
-    d1
-      .prepare(
-        `UPDATE jobs SET last_run_status = ?3
-         WHERE job_id = ?1 AND last_run_seq = ?2
-           AND EXISTS (SELECT 1 FROM runs WHERE seq = ?2 AND status = ?3 AND completed_at = ?4)`,
-      )
-      .bind(finish.jobId, finish.seq, finish.status, finish.completedAt),
+/**
+ * A run's final record and the job's fields, in one batch: inserted whole if
+ * the run was never admitted (most scheduled runs: one write per run), or the
+ * running row finished. False if nothing was recorded (finished already, or
+ * the job is gone and the run was never written).
+ */
+export async function recordRun(db: Db, run: RunStart, outcome: RunOutcome, position: JobPosition): Promise<boolean> {
+  const [inserted, finished] = await db.batch([
+    insertRun(db, run, outcome.status, outcome),
+    statement(db, sql`
+      UPDATE runs SET status = ${outcome.status}, attempts = ${run.attempts}, completed_at = ${outcome.completedAt},
+        duration_ms = ${outcome.durationMs}, result_summary = ${json(outcome.resultSummary)}, error = ${outcome.error}
+      WHERE job_id = ${run.jobId} AND run_no = ${run.runNo} AND status = 'running'`),
+    moveJob(db, run, outcome.status, position),
   ]);
-  return (closed?.results.length ?? 0) === 1;
+  return (inserted.meta.changes ?? 0) + (finished.meta.changes ?? 0) > 0;
+}
+
+export interface SkippedInstant {
+  jobId: number;
+  jobName: string;
+  runNo: number;
+  scheduledFor: string;
+  at: string;
+  reason: string;
+}
+
+/** Records a scheduled instant that was not run (overlap or misfire policy) and moves next_run_at. */
+export async function recordSkipped(db: Db, skip: SkippedInstant, position: JobPosition): Promise<void> {
+  await db.batch([
+    statement(db, sql`
+      INSERT INTO runs (job_id, job_name, run_no, scheduled_for, triggered_by, dry_run, status, attempts, started_at, completed_at, duration_ms, error)
+      SELECT ${skip.jobId}, ${skip.jobName}, ${skip.runNo}, ${skip.scheduledFor}, 'scheduler', 0, 'skipped', 0, ${skip.at}, ${skip.at}, 0, ${skip.reason}
+      WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ${skip.jobId})
+      ON CONFLICT DO NOTHING`),
+    statement(db, sql`UPDATE jobs SET next_run_at = ${position.nextRunAt ?? null} WHERE job_id = ${skip.jobId} AND version = ${position.version}`),
+  ]);
 }
 
 /** Records that a retry is starting, so `attempts` is visible while a run is still going. */
-export async function setAttempts(db: Db, seq: number, attempts: number): Promise<void> {
-  await db.update(runs).set({ attempts }).where(and(eq(runs.seq, seq), eq(runs.status, "running")));
+export async function setAttempts(db: Db, jobId: number, runNo: number, attempts: number): Promise<void> {
+  await db
+    .update(runs)
+    .set({ attempts })
+    .where(and(eq(runs.jobId, jobId), eq(runs.runNo, runNo), eq(runs.status, "running")));
+}
+
+/** The highest run number a registration has used (for an object that lost count, or predates numbering). */
+export async function lastRunNo(db: Db, jobId: number): Promise<number> {
+  const row = await db.select({ runNo: sql<number | null>`max(${runs.runNo})` }).from(runs).where(eq(runs.jobId, jobId)).get();
+  return row?.runNo ?? 0;
 }
 
 /** The newest run of a registration that actually executed (skipped instants are not runs). */
@@ -251,25 +150,21 @@ export function latestRun(db: Db, jobId: number): Promise<RunRow | undefined> {
     .select()
     .from(runs)
     .where(and(eq(runs.jobId, jobId), ne(runs.status, "skipped")))
-    .orderBy(desc(runs.seq))
+    .orderBy(desc(runs.runNo))
     .limit(1)
     .get();
 }
 
-/** Runs of a registration, newest first, older than `beforeSeq` if given. */
-export function listRuns(db: Db, jobId: number, limit: number, beforeSeq?: number): Promise<RunRow[]> {
-  const where = beforeSeq === undefined ? eq(runs.jobId, jobId) : and(eq(runs.jobId, jobId), lt(runs.seq, beforeSeq));
-  return db.select().from(runs).where(where).orderBy(desc(runs.seq)).limit(limit);
+/** Runs of a registration, newest first, numbered below `beforeRunNo` if given. */
+export function listRuns(db: Db, jobId: number, limit: number, beforeRunNo?: number): Promise<RunRow[]> {
+  const where = beforeRunNo === undefined ? eq(runs.jobId, jobId) : and(eq(runs.jobId, jobId), lt(runs.runNo, beforeRunNo));
+  return db.select().from(runs).where(where).orderBy(desc(runs.runNo)).limit(limit);
 }
 
 /** Deletes finished runs of a registration beyond the newest `keep`. Returns how many. */
 export async function pruneRuns(db: Db, jobId: number, keep: number): Promise<number> {
-  const result = await db.$client
-    .prepare(
-      `DELETE FROM runs WHERE job_id = ?1 AND status != 'running'
-         AND seq < (SELECT seq FROM runs WHERE job_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
-    )
-    .bind(jobId, keep - 1)
-    .run();
+  const result = await db.run(sql`
+    DELETE FROM runs WHERE job_id = ${jobId} AND status != 'running'
+      AND run_no < (SELECT run_no FROM runs WHERE job_id = ${jobId} ORDER BY run_no DESC LIMIT 1 OFFSET ${keep - 1})`);
   return result.meta.changes ?? 0;
 }

@@ -1,10 +1,12 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import * as jobs from "../services/jobs-service";
+import type { IfMatch } from "../scheduler/job-changes";
 import {
   CreateJobBody,
   DeletedSchema,
   ErrorSchema,
+  IfMatchHeaders,
   JobDetailSchema,
   JobListSchema,
   JobParams,
@@ -20,13 +22,22 @@ import {
 import { validationHook } from "./validation";
 
 const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422;
 // Typed per status, so Hono's client (hc<AppType>) knows every error a route can answer.
 const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
   Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)])) as {
     [K in C[number]]: ReturnType<typeof json<typeof ErrorSchema>>;
   };
 const secured = [{ bearerAuth: [] }];
+const etagHeader = { ETag: { schema: { type: "string" as const, example: '"3"' }, description: "The job's version, for If-Match" } };
+const withEtag = <T extends object>(body: T, description: string) => ({ ...json(body, description), headers: etagHeader });
+const etag = (version: number) => ({ ETag: `"${version}"` });
+
+function ifMatch(header: string | undefined): IfMatch {
+  if (header === undefined) return null;
+  if (header.trim() === "*") return { any: true };
+  return { versions: [...header.matchAll(/"(\d+)"/g)].map((m) => Number(m[1])) };
+}
 
 /** The job resource: one sub-app, mounted at /api/v1/scheduler. */
 export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -50,9 +61,12 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       summary: "Register a new scheduler job",
       security: secured,
       request: { body: { content: { "application/json": { schema: CreateJobBody } }, required: true } },
-      responses: { 201: json(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 409, 413, 415, 422) },
+      responses: { 201: withEtag(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 409, 413, 415, 422) },
     }),
-    async (c) => c.json(await jobs.registerJob(c.env, c.var.db, c.req.valid("json"), c.var.actor), 201),
+    async (c) => {
+      const job = await jobs.registerJob(c.env, c.req.valid("json"), c.var.actor);
+      return c.json(job, 201, etag(job.version));
+    },
   )
   .openapi(
     createRoute({
@@ -60,9 +74,12 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       path: "/jobs/{jobName}",
       summary: "Get one job with its policies and next five run instants",
       request: { params: JobParams },
-      responses: { 200: json(JobDetailSchema, "The job"), ...errors(400, 404) },
+      responses: { 200: withEtag(JobDetailSchema, "The job"), ...errors(400, 404) },
     }),
-    async (c) => c.json(await jobs.getJob(c.var.db, c.req.valid("param").jobName), 200),
+    async (c) => {
+      const job = await jobs.getJob(c.var.db, c.req.valid("param").jobName);
+      return c.json(job, 200, etag(job.version));
+    },
   )
   .openapi(
     createRoute({
@@ -70,12 +87,18 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       path: "/jobs/{jobName}",
       summary: "Update a job: schedule, handler, policies; pause (is_active false) or resume",
       security: secured,
-      request: { params: JobParams, body: { content: { "application/json": { schema: PatchJobBody } }, required: true } },
-      responses: { 200: json(JobDetailSchema, "The updated job"), ...errors(400, 401, 404, 413, 415, 422) },
+      request: {
+        params: JobParams,
+        headers: IfMatchHeaders,
+        body: { content: { "application/json": { schema: PatchJobBody } }, required: true },
+      },
+      responses: { 200: withEtag(JobDetailSchema, "The updated job"), ...errors(400, 401, 404, 409, 412, 413, 415, 422) },
     }),
     async (c) => {
       const { job_name: _ignored, ...patch } = c.req.valid("json");
-      return c.json(await jobs.updateJob(c.env, c.var.db, c.req.valid("param").jobName, patch, c.var.actor), 200);
+      const precondition = ifMatch(c.req.valid("header")["if-match"]);
+      const job = await jobs.updateJob(c.env, c.req.valid("param").jobName, patch, precondition, c.var.actor);
+      return c.json(job, 200, etag(job.version));
     },
   )
   .openapi(
@@ -84,10 +107,13 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       path: "/jobs/{jobName}",
       summary: "Cancel and deregister a scheduler job (its run history stays)",
       security: secured,
-      request: { params: JobParams },
-      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 404) },
+      request: { params: JobParams, headers: IfMatchHeaders },
+      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 404, 409, 412) },
     }),
-    async (c) => c.json(await jobs.deleteJob(c.env, c.var.db, c.req.valid("param").jobName, c.var.actor), 200),
+    async (c) => {
+      const precondition = ifMatch(c.req.valid("header")["if-match"]);
+      return c.json(await jobs.deleteJob(c.env, c.req.valid("param").jobName, precondition, c.var.actor), 200);
+    },
   )
   .openapi(
     createRoute({
@@ -102,7 +128,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 404, 409, 413, 415) },
     }),
     async (c) =>
-      c.json(await jobs.triggerJob(c.env, c.var.db, c.req.valid("param").jobName, TriggerBody.parse(c.req.valid("json")), c.var.actor), 202),
+      c.json(await jobs.triggerJob(c.env, c.req.valid("param").jobName, TriggerBody.parse(c.req.valid("json")), c.var.actor), 202),
   )
   .openapi(
     createRoute({

@@ -107,6 +107,21 @@ export const RunsQuery = z.strictObject({
     .optional(),
 });
 
+/**
+ * If-Match: the job's ETag as GET gave it ("3"), several of them, or "*".
+ * A weak tag never matches (RFC 9110 §13.1.1 compares strongly).
+ */
+export const IfMatchHeaders = z.object({
+  "if-match": z
+    .string()
+    .max(200)
+    .regex(/^\s*(\*|"\d{1,15}"(\s*,\s*"\d{1,15}")*)\s*$/, {
+      message: 'If-Match must be the job\'s ETag as GET returned it (for example "3"), a comma-separated list of them, or *',
+    })
+    .optional()
+    .openapi({ param: { name: "if-match", in: "header" }, example: '"3"', description: "Change the job only if it is still at this version (its ETag)." }),
+});
+
 export const JobParams = z.strictObject({
   jobName: JobNameSchema.openapi({ param: { name: "jobName", in: "path" } }),
 });
@@ -122,6 +137,7 @@ export const JobSummarySchema = z
     last_run_at: IsoTime.nullable(),
     last_run_status: z.enum(["running", "success", "failed"]).nullable(),
     next_run_at: IsoTime.nullable(),
+    version: z.number().int().openapi({ description: "Raised by every change to the job; send it back in If-Match to change only what you read." }),
   })
   .openapi("JobSummary");
 
@@ -141,6 +157,7 @@ export const JobListSchema = z
           last_run_at: "2026-03-26T02:00:00Z",
           last_run_status: "success",
           next_run_at: "2026-03-27T02:00:00Z",
+          version: 1,
         },
       ],
       pagination: { page: 1, limit: 20, total: 4 },
@@ -167,6 +184,7 @@ export const RegisteredJobSchema = z
     is_active: z.boolean(),
     created_at: IsoTime,
     next_run_at: IsoTime.nullable(),
+    version: z.number().int(),
   })
   .openapi("RegisteredJob", {
     example: {
@@ -176,6 +194,7 @@ export const RegisteredJobSchema = z
       is_active: true,
       created_at: "2026-03-26T09:00:00Z",
       next_run_at: "2026-03-30T08:00:00Z",
+      version: 1,
     },
   });
 

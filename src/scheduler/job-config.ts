@@ -1,50 +1,55 @@
 import type { JobRow } from "../db/schema";
 
-/** What a job's Durable Object needs to know about its job; D1 is the source of truth. */
-export interface JobConfig {
-  jobId: number;
-  jobName: string;
-  cronExpression: string;
-  timezone: string;
-  handler: string;
-  isActive: boolean;
-  overlapPolicy: "skip" | "allow";
-  misfirePolicy: "run_once" | "skip";
-  catchupWindowSeconds: number;
-  maxRetries: number;
-  timeoutSeconds: number;
-}
+/**
+ * What a job's Durable Object schedules by: the job's row as the object last
+ * read or wrote it (D1 holds the job; the object is the only writer of it).
+ */
+export type JobConfig = Pick<
+  JobRow,
+  | "jobId"
+  | "jobName"
+  | "version"
+  | "cronExpression"
+  | "timezone"
+  | "handler"
+  | "isActive"
+  | "overlapPolicy"
+  | "misfirePolicy"
+  | "catchupWindowSeconds"
+  | "maxRetries"
+  | "timeoutSeconds"
+>;
+
+const CONFIG_KEYS = [
+  "jobId",
+  "jobName",
+  "version",
+  "cronExpression",
+  "timezone",
+  "handler",
+  "isActive",
+  "overlapPolicy",
+  "misfirePolicy",
+  "catchupWindowSeconds",
+  "maxRetries",
+  "timeoutSeconds",
+] as const satisfies readonly (keyof JobConfig)[];
+
+/** The fields that decide when the job's instants are: a change to one moves next_run_at. */
+const TIMING_KEYS = ["jobId", "cronExpression", "timezone", "isActive"] as const satisfies readonly (keyof JobConfig)[];
 
 export function configFromRow(row: JobRow): JobConfig {
-  return {
-    jobId: row.jobId,
-    jobName: row.jobName,
-    cronExpression: row.cronExpression,
-    timezone: row.timezone,
-    handler: row.handler,
-    isActive: row.isActive,
-    overlapPolicy: row.overlapPolicy,
-    misfirePolicy: row.misfirePolicy,
-    catchupWindowSeconds: row.catchupWindowSeconds,
-    maxRetries: row.maxRetries,
-    timeoutSeconds: row.timeoutSeconds,
-  };
+  return Object.fromEntries(CONFIG_KEYS.map((key) => [key, row[key]])) as JobConfig;
 }
 
-/** True if the two configs schedule the same way (the fields the object acts on). */
-export function sameSchedule(a: JobConfig, b: JobConfig): boolean {
-  return (
-    a.jobId === b.jobId &&
-    a.cronExpression === b.cronExpression &&
-    a.timezone === b.timezone &&
-    a.handler === b.handler &&
-    a.isActive === b.isActive &&
-    a.overlapPolicy === b.overlapPolicy &&
-    a.misfirePolicy === b.misfirePolicy &&
-    a.catchupWindowSeconds === b.catchupWindowSeconds &&
-    a.maxRetries === b.maxRetries &&
-    a.timeoutSeconds === b.timeoutSeconds
-  );
+/** True if the object schedules by the same registration and fields. */
+export function sameConfig(a: JobConfig, b: JobConfig): boolean {
+  return CONFIG_KEYS.every((key) => a[key] === b[key]);
+}
+
+/** True if the two configs put the job's instants at the same times. */
+export function sameTiming(a: JobConfig, b: JobConfig): boolean {
+  return TIMING_KEYS.every((key) => a[key] === b[key]);
 }
 
 /** Exponential backoff between attempts: 1 s, 2 s, 4 s ... capped at 5 minutes. */

@@ -1,87 +1,75 @@
 import { DurableObject } from "cloudflare:workers";
 import { nextRunAfter } from "../cron/schedule";
 import { createDb, type Db } from "../db/client";
+import type { JobRow } from "../db/schema";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
-import { formatRunId, isoMs } from "../lib/ids";
+import { ApiError, jobNotFound } from "../lib/errors";
+import { isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
-import { setNextRunAt } from "../repositories/jobs-repo";
-import { admitManualRun, recordSkippedRun, type AdmitManual } from "../repositories/runs-repo";
-import { fireLeadMs, ON_TIME_GRACE_MS, planDue, upcomingAt } from "./due-plan";
-import { sameSchedule, type JobConfig } from "./job-config";
-import { RunExecutor, type RunningEntry } from "./run-executor";
+import * as present from "../presenters";
+import { auditEntry } from "../repositories/audit-repo";
+import { deleteJob, findJob, insertJob, setNextRunAt, updateJob } from "../repositories/jobs-repo";
+import { admitRun, lastRunNo, recordRun, recordSkipped, setAttempts, type JobPosition } from "../repositories/runs-repo";
+import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
+import type { Actor } from "../services/actor";
+import { planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
+import { ON_TIME_GRACE_MS } from "./due-plan";
+import { fireLeadMs } from "./fire-lead";
+import { newJob, patchChanges, requireMatch, type IfMatch } from "./job-changes";
+import { configFromRow, retryDelayMs, sameConfig, sameTiming, type JobConfig } from "./job-config";
+import { executeAttempt, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry } from "./run-executor";
 
-export type TriggerOutcome =
-  | { accepted: true; runId: string; triggeredAt: string }
-  | { accepted: false; reason: "overlap"; runningRunId: string }
-  | { accepted: false; reason: "gone" };
+/** A refusal as it crosses the RPC boundary (an ApiError's fields; the class itself does not). */
+export interface Refusal {
+  status: ApiError["status"];
+  code: string;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+export type Answer<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
 export interface SchedulerState {
   config: JobConfig | null;
   nextRunAt: string | null;
   alarmAt: string | null;
   running: RunningEntry[];
-}
-
-/**
- * What the object stores about its job, under one key: an alarm reads it once
- * and writes it once (each storage call costs tens of microseconds, and many
- * objects can be due at the same instant).
- */
-export interface Schedule {
-  config: JobConfig | null;
-  /** The next instant (ms since the epoch); null when the job is not scheduled. */
-  next: number | null;
-  /** The latest scheduled instant this registration has started a run for. */
-  lastInstant: number | null;
-}
-
-/** planDue's croner call, made while the object waited for the instant, and what it was made for. */
-interface PlannedAhead {
-  next: number;
-  cronExpression: string;
-  timezone: string;
-  upcoming: Date[];
+  retired: number[];
 }
 
 const SCHEDULE = "schedule";
-const UNSCHEDULED: Schedule = { config: null, next: null, lastInstant: null };
+/** Tombstones kept per name: enough for any realistic churn of re-registrations. */
+const RETIRED_KEPT = 16;
+/** Tries of a change whose job moved on between the owner's read and its write (only a write from outside the owner does that). */
+const WRITE_TRIES = 3;
 
 /**
- * One object per job (addressed by job name). It owns the job's timing: the
- * stored next fire time, the alarm, and the runs in progress. Every decision
- * is made from stored state (the schedule through a write-through copy), never
- * from anything only memory holds, so a restart changes nothing.
+ * One object per job (addressed by job name): the job's one owner. Every
+ * change to the job (register, update, pause and resume, delete, trigger,
+ * repair) is decided here, one at a time, from a fresh read of D1; the
+ * object then schedules by what it wrote. It owns the job's timing: the
+ * stored next instant, the alarm, the run numbers, and the runs in progress.
+ * Every decision comes from stored state, never from memory alone, so a
+ * restart changes nothing.
  */
 export class JobScheduler extends DurableObject<Env> {
-  private readonly db: Db;
-  private readonly runs: RunExecutor;
+  protected readonly db: Db;
   /** How long before the next instant the alarm wakes this object (FIRE_LEAD_MS). */
   private readonly leadMs: number;
   private lock: Promise<unknown> = Promise.resolve();
-  /** What storage holds under `schedule`, once read (see `schedule`). */
-  private stored: Schedule | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = createDb(env.DB);
     this.leadMs = fireLeadMs(env.FIRE_LEAD_MS);
-    this.runs = new RunExecutor(
-      ctx,
-      this.db,
-      () => this.rearm(),
-      () => {
-        const { next } = this.schedule;
-        return next === null ? null : isoMs(next);
-      },
-      (jobId) => this.disarmStale(jobId),
-    );
   }
 
+  // ---- the owner's turn ----
+
   /**
-   * Admission (overlap check, run insert, next fire time) is serialised: a D1
-   * await would otherwise let a second trigger in between check and insert.
-   * Runs themselves execute outside the lock.
+   * One change at a time: a D1 await would otherwise let a second change in
+   * between another's read and its write. Handlers run outside the lock.
    */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.lock.then(fn);
@@ -89,261 +77,409 @@ export class JobScheduler extends DurableObject<Env> {
     return result;
   }
 
-  /**
-   * The stored schedule, read from storage once per instance: this object is
-   * its only writer, and `save` writes through, so the copy is always what
-   * storage holds (a restart reads it again). Saves a storage read (35-70 µs)
-   * each of the five times a scheduled run consults it.
-   */
-  private get schedule(): Schedule {
-    return (this.stored ??= this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? this.scheduleOfEarlierBuild());
+  /** A change in the owner's turn, its refusal (an ApiError) returned as data. */
+  private answer<T>(fn: () => Promise<T>): Promise<Answer<T>> {
+    return this.exclusive(async () => {
+      try {
+        return { ok: true as const, value: await fn() };
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const { status, code, message, details, headers } = error;
+        return { ok: false as const, refusal: { status, code, message, details, headers } };
+      }
+    });
   }
 
-  /** Objects armed by a build before the single key kept these three keys; read once, then superseded by the first save. */
-  private scheduleOfEarlierBuild(): Schedule {
-    const kv = this.ctx.storage.kv;
-    const config = kv.get<JobConfig>("config") ?? null;
-    if (config === null) return UNSCHEDULED;
-    return { config, next: kv.get<number | null>("next") ?? null, lastInstant: kv.get<number>("last_instant") ?? null };
+  private read(): Schedule {
+    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? UNSCHEDULED;
   }
 
   private save(schedule: Schedule): Schedule {
     this.ctx.storage.kv.put(SCHEDULE, schedule);
-    this.stored = schedule;
     return schedule;
   }
 
-  /** `current` with the job's config and next instant; a new registration of the name starts its instants afresh. */
-  private static scheduled(current: Schedule, config: JobConfig, next: Date | null): Schedule {
-    const lastInstant = current.config?.jobId === config.jobId ? current.lastInstant : null;
-    return { config, next: next === null ? null : next.getTime(), lastInstant };
+  private running(): RunningEntry[] {
+    return [...this.ctx.storage.kv.list<RunningEntry>({ prefix: RUN_KEY_PREFIX })].map(([, entry]) => entry);
   }
 
-  /** Stores the job's schedule and arms the alarm for `nextRunAt` (null: not scheduled). */
-  configure(config: JobConfig, nextRunAt: string | null): Promise<void> {
-    return this.exclusive(async () => {
-      const next = config.isActive && nextRunAt ? new Date(nextRunAt) : null;
-      await this.rearm(this.save(JobScheduler.scheduled(this.schedule, config, next)));
+  /** Sets the alarm from what is stored, in one synchronous step: a concurrent arm can never leave a stale alarm. */
+  private arm(): Promise<void> {
+    const at = wakeAt(this.read(), this.running(), this.leadMs);
+    return at === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Schedules by `row` (a fresh read or the owner's own write). The object's
+   * next instant is kept while the row's timing is the same; otherwise it is
+   * the row's next_run_at, or computed when the row has none.
+   */
+  private adopt(row: JobRow, state = this.read(), runSeq?: number): Schedule {
+    const config = configFromRow(row);
+    const same = state.config?.jobId === row.jobId;
+    let next: number | null = null;
+    if (row.isActive) {
+      if (same && sameTiming(state.config!, config) && state.next !== null) next = state.next;
+      else if (row.nextRunAt !== null) next = Date.parse(row.nextRunAt);
+      else next = nextRunAfter(row.cronExpression, row.timezone, clock.now())?.getTime() ?? null;
+    }
+    return this.save({
+      config,
+      next,
+      lastInstant: same ? state.lastInstant : null,
+      runSeq: same ? state.runSeq : runSeq,
+      retired: state.retired,
     });
   }
 
-  /** Forgets the job (deregistered). Runs in progress finish and are recorded; nothing re-arms it. */
-  remove(): Promise<void> {
-    return this.exclusive(async () => {
-      await this.rearm(this.save(UNSCHEDULED));
-    });
+  /** The next run number of the registration scheduled now; stored before it is used, so none is given twice. */
+  private async allocateRunNo(): Promise<number> {
+    let state = this.read();
+    const config = state.config!;
+    if (state.runSeq === undefined) {
+      const last = await lastRunNo(this.db, config.jobId);
+      state = this.read(); // nothing else writes it meanwhile: this runs in the owner's turn
+      state = { ...state, runSeq: Math.max(state.runSeq ?? 0, last) };
+    }
+    const runNo = state.runSeq! + 1;
+    this.save({ ...state, runSeq: runNo });
+    return runNo;
   }
 
-  /** A manual run, now, through the same admission and execution as a scheduled one. */
-  trigger(config: JobConfig, request: { triggeredBy: string; dryRun: boolean }, audit: AdmitManual["audit"]): Promise<TriggerOutcome> {
-    return this.exclusive(async () => {
+  /** Where the job stands for a run's record: next_run_at is written only for the registration scheduled now. */
+  private position(jobId: number): JobPosition {
+    const { config, next } = this.read();
+    if (config?.jobId !== jobId) return { version: 0 };
+    return { version: config.version, nextRunAt: next === null ? null : isoMs(next) };
+  }
+
+  // ---- changes: the only writers of the job ----
+
+  register(input: CreateJobInput, actor: Actor): Promise<Answer<JobRow>> {
+    return this.answer(async () => {
       const now = clock.now();
-      await this.runs.reapExpired(now);
-      const running = this.runs.list();
-      if (config.overlapPolicy === "skip" && running.length > 0) {
-        // A scheduled run is written to D1 late (see ADMIT_AFTER_MS); write it now so it has a run_id to name.
-        const { runId, scheduledFor } = await this.runs.admit(running[0]!);
-        return { accepted: false, reason: "overlap", runningRunId: runId ?? `the run scheduled for ${scheduledFor}` } as const;
+      let row: JobRow;
+      try {
+        row = await insertJob(this.db, newJob(input, now), auditEntry(actor, "register", input.job_name, null, input, now));
+      } catch (error) {
+        if (!/UNIQUE constraint failed/i.test(`${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`)) throw error;
+        throw new ApiError(409, "job_exists", `A job named "${input.job_name}" is already registered.`, { job_name: input.job_name });
       }
-      const startedAt = isoMs(now);
-      const seq = await admitManualRun(this.db, {
-        jobId: config.jobId,
-        jobName: config.jobName,
-        triggeredBy: request.triggeredBy,
-        dryRun: request.dryRun,
-        startedAt,
-        audit,
-      });
-      if (seq === null) return { accepted: false, reason: "gone" } as const;
-      this.runs.start(config, { seq, startedAt: now, scheduledFor: null, catchUp: false, ...request });
-      await this.rearm();
-      return { accepted: true, runId: formatRunId(seq), triggeredAt: startedAt } as const;
+      this.adopt(row, this.read(), 0);
+      await this.arm();
+      return row;
     });
   }
+
+  /** Changes only the fields the patch names, on a fresh read; `ifMatch` must name the version read. */
+  update(jobName: string, patch: PatchJobInput, ifMatch: IfMatch, actor: Actor): Promise<Answer<JobRow>> {
+    return this.answer(async () => {
+      for (let tries = 1; ; tries++) {
+        const now = clock.now();
+        const job = await findJob(this.db, jobName);
+        if (!job) throw jobNotFound(jobName);
+        requireMatch(ifMatch, job);
+        const { changes, action } = patchChanges(job, patch, now);
+        const updated = await updateJob(this.db, job.jobId, job.version, changes, auditEntry(actor, action, jobName, present.jobDetail(job, []), patch, now));
+        if (updated) {
+          this.adopt(updated);
+          if (!updated.isActive) await this.endRetries(updated.jobId, "paused");
+          await this.arm();
+          return updated;
+        }
+        if (tries >= WRITE_TRIES) throw changedMeanwhile(jobName);
+      }
+    });
+  }
+
+  /**
+   * Deregisters the job. Runs in progress are written to D1 in the same
+   * transaction, finish, and are recorded; nothing starts afterwards (no
+   * alarm, retry or repair), and the registration is kept as a tombstone.
+   */
+  remove(jobName: string, ifMatch: IfMatch, actor: Actor): Promise<Answer<{ cancelledAt: string }>> {
+    return this.answer(async () => {
+      for (let tries = 1; ; tries++) {
+        const now = clock.now();
+        const job = await findJob(this.db, jobName);
+        if (!job) throw jobNotFound(jobName);
+        requireMatch(ifMatch, job);
+        const unwritten = this.running().filter((e) => e.jobId === job.jobId && e.admitAt !== null);
+        const audit = auditEntry(actor, "delete", jobName, present.jobDetail(job, []), null, now);
+        if (await deleteJob(this.db, job, unwritten.map(runStart), audit)) {
+          for (const entry of unwritten) this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
+          const { retired = [] } = this.read();
+          this.save({ ...UNSCHEDULED, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
+          await this.endRetries(job.jobId, "deleted");
+          await this.arm();
+          return { cancelledAt: isoMs(now) };
+        }
+        if (tries >= WRITE_TRIES) throw changedMeanwhile(jobName);
+      }
+    });
+  }
+
+  /** A manual run, now, through the same execution as a scheduled one. A paused job may be run by hand. */
+  trigger(jobName: string, request: { triggeredBy: string; dryRun: boolean }, actor: Actor): Promise<Answer<{ runId: string; triggeredAt: string }>> {
+    return this.answer(async () => {
+      const now = clock.now();
+      const job = await findJob(this.db, jobName);
+      if (!job) throw jobNotFound(jobName);
+      const held = this.read().config;
+      if (!held || !sameConfig(held, configFromRow(job))) this.adopt(job);
+      await this.reap(this.running().filter((e) => e.deadlineAt !== null && e.deadlineAt <= now.getTime()), now);
+      const busy = this.running().find((e) => e.jobId === job.jobId);
+      if (busy && job.overlapPolicy === "skip") {
+        throw new ApiError(409, "run_in_progress", `Job "${jobName}" is already running (${busy.runId}) and its overlap_policy is "skip".`, {
+          running_run_id: busy.runId,
+        });
+      }
+      const entry = newRun(configFromRow(job), { runNo: await this.allocateRunNo(), startedAt: now.getTime(), scheduledFor: null, catchUp: false, ...request });
+      const audit = auditEntry(actor, request.dryRun ? "dry_run" : "trigger", jobName, null, {
+        run_id: entry.runId,
+        triggered_by: request.triggeredBy,
+        dry_run: request.dryRun,
+      }, now);
+      if (!(await admitRun(this.db, runStart(entry), { version: job.version }, audit))) throw changedMeanwhile(jobName);
+      this.ctx.storage.kv.put(entry.key, entry);
+      this.launch(entry);
+      await this.arm();
+      return { runId: entry.runId, triggeredAt: isoMs(now) };
+    });
+  }
+
+  /**
+   * Self-repair, decided here from a fresh read of D1 (the supervisor only
+   * names the job): a job D1 no longer has is disarmed, one the object does
+   * not schedule as D1 says is adopted, an overdue instant fires now.
+   * Returns what was repaired, for the supervisor's log.
+   */
+  reconcile(jobName: string): Promise<string[]> {
+    return this.exclusive(() => this.repair(jobName));
+  }
+
+  private async repair(jobName: string): Promise<string[]> {
+    const now = clock.now();
+    const job = await findJob(this.db, jobName);
+    const state = this.read();
+    const before = state.config;
+    const repairs: string[] = [];
+    if (job ? !job.isActive && before?.isActive : before !== null) repairs.push("disarmed: job is deleted or paused in D1");
+    if (!job) {
+      if (before) {
+        this.save({ ...UNSCHEDULED, retired: [...(state.retired ?? []), before.jobId].slice(-RETIRED_KEPT) });
+        await this.endRetries(before.jobId, "deleted");
+      }
+      await this.arm();
+      return repairs;
+    }
+    const after = this.adopt(job, state);
+    if (!before) repairs.push("armed: job had no schedule");
+    else if (repairs.length === 0 && !sameConfig(before, after.config!)) repairs.push("rescheduled: schedule differed from D1");
+    if (job.isActive && after.next !== null) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (after.next < now.getTime() - ON_TIME_GRACE_MS) {
+        // An alarm that never fired: fire now; the alarm applies the misfire policy.
+        await this.ctx.storage.setAlarm(now.getTime());
+        return [...repairs, "re-armed: next run was overdue"];
+      }
+      if (repairs.length === 0 && (alarm === null || alarm > after.next)) repairs.push("re-armed: alarm was missing");
+      if (job.nextRunAt === null || Date.parse(job.nextRunAt) !== after.next) {
+        await setNextRunAt(this.db, job.jobId, job.version, isoMs(after.next));
+        if (repairs.length === 0) repairs.push("synced next_run_at to D1");
+      }
+    }
+    await this.arm();
+    return repairs;
+  }
+
+  // ---- timing: the alarm reads state, plans, applies, re-arms ----
 
   override async alarm(): Promise<void> {
-    const ahead = await this.awaitInstant(clock.now());
-    return this.exclusive(() => this.onAlarm(clock.now(), ahead));
+    await this.awaitInstant(clock.now());
+    await this.exclusive(async () => {
+      const now = clock.now();
+      const plan = planAlarm(this.read(), this.running(), now.getTime());
+      await this.reap(plan.reap, now);
+      for (const entry of plan.retry) this.startRetry(entry, now);
+      for (const entry of plan.admit) await this.admitLate(entry);
+      if (plan.instant) await this.applyInstant(plan.instant, now);
+      await this.arm();
+    });
   }
 
   /**
    * The alarm for the next instant is set `leadMs` early, so the object is
    * loaded by the time the instant comes. It waits out the rest here, outside
-   * the lock (a trigger or a change meanwhile is not held up), and then decides
-   * from stored state as any alarm does: a job paused or rescheduled during the
-   * wait does not run. Never when something else is due now (a retry, a deadline).
-   * The wait is also the time to make planDue's croner call, off the instant's path.
+   * the lock (a change meanwhile is not held up, and is what the alarm then
+   * decides by). Never when something else is due now (a retry, a deadline).
    */
-  private async awaitInstant(now: Date): Promise<PlannedAhead | undefined> {
-    const { config, next } = this.schedule;
-    if (next === null || !config?.isActive) return undefined;
+  private async awaitInstant(now: Date): Promise<void> {
+    const { config, next } = this.read();
+    if (next === null || !config?.isActive) return;
     const wait = next - now.getTime();
-    if (wait <= 0 || wait > this.leadMs) return undefined;
-    if (this.runs.wakeTimes().some((t) => t <= now.getTime())) return undefined;
-    const ahead = { next, cronExpression: config.cronExpression, timezone: config.timezone, upcoming: upcomingAt(config, next) };
+    if (wait <= 0 || wait > this.leadMs) return;
+    if (runWakeTimes(this.running()).some((t) => t <= now.getTime())) return;
     await clock.sleep(wait);
-    return ahead;
   }
 
-  private async onAlarm(now: Date, ahead?: PlannedAhead): Promise<void> {
-    // One read of the runs in progress; they are scanned again only when there are some.
-    let running = this.runs.list();
-    if (running.length > 0) {
-      await this.runs.reapExpired(now, running);
-      this.runs.resumeDueRetries(now, this.runs.list());
-      await this.runs.admitDue(now, this.runs.list());
-      running = this.runs.list();
+  private async applyInstant(plan: InstantPlan, now: Date): Promise<void> {
+    const state = this.read();
+    const config = state.config!;
+    if (plan.action === "move") {
+      this.save({ ...state, next: plan.next });
+      await setNextRunAt(this.db, config.jobId, config.version, plan.next === null ? null : isoMs(plan.next));
+      return;
     }
-    let schedule = this.schedule;
-    const { config, next } = schedule;
-    if (config?.isActive && next !== null && next <= now.getTime()) {
-      // What was planned ahead holds only if the schedule did not change during the wait.
-      const upcoming =
-        ahead && ahead.next === next && ahead.cronExpression === config.cronExpression && ahead.timezone === config.timezone
-          ? ahead.upcoming
-          : undefined;
-      const fired = await this.fire(schedule, config, new Date(next), now, running, upcoming);
-      schedule = fired.schedule;
-      running = fired.running ?? this.runs.list();
+    const runNo = await this.allocateRunNo();
+    if (plan.action === "skip") {
+      this.save({ ...this.read(), next: plan.next });
+      logEvent("run.skipped", { job_name: config.jobName, run_id: runNo, scheduled_for: isoMs(plan.scheduledFor), reason: plan.reason });
+      const skip = { jobId: config.jobId, jobName: config.jobName, runNo, scheduledFor: isoMs(plan.scheduledFor), at: isoMs(now), reason: plan.reason };
+      await recordSkipped(this.db, skip, this.position(config.jobId));
+      return;
     }
-    await this.rearm(schedule, running);
+    // The claim: the instant, the next one and the run's entry are stored in one
+    // synchronous step (one atomic write), so a repeated alarm never runs it twice.
+    this.save({ ...this.read(), next: plan.next, lastInstant: plan.scheduledFor });
+    const entry = newRun(config, {
+      runNo,
+      startedAt: now.getTime(),
+      scheduledFor: plan.scheduledFor,
+      catchUp: plan.catchUp,
+      triggeredBy: "scheduler",
+      dryRun: false,
+    });
+    this.ctx.storage.kv.put(entry.key, entry);
+    this.launch(entry);
+    if (plan.missed > 0) logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.catchUp });
+  }
+
+  // ---- runs in progress ----
+
+  /**
+   * Starts an attempt in the next macrotask rather than in the alarm's own
+   * turn: every other object due at the same instant claims its run first,
+   * so one job's handler never delays another job's start. The outcome is
+   * settled in the owner's turn.
+   */
+  private launch(entry: RunningEntry): void {
+    this.ctx.waitUntil(
+      clock
+        .sleep(0)
+        .then(async () => {
+          if (entry.attempts === 1) {
+            logEvent("run.start", {
+              job_name: entry.jobName,
+              run_id: entry.runId,
+              status: "running",
+              triggered_by: entry.triggeredBy,
+              dry_run: entry.dryRun,
+              scheduled_for: entry.scheduledFor,
+              started_at: isoMs(entry.startedAt),
+            });
+          } else if (entry.admitAt === null) {
+            await setAttempts(this.db, entry.jobId, entry.runNo, entry.attempts);
+          }
+          const outcome = await executeAttempt(this.db, entry);
+          await this.exclusive(async () => {
+            await this.settle(entry, outcome, clock.now());
+            await this.arm();
+          });
+        })
+        .catch((error) => logEvent("run.error", { job_name: entry.jobName, run_id: entry.runId, error: String(error) }, "error")),
+    );
+  }
+
+  /** An attempt's outcome: a retry after backoff if the run may have one, else the run's record. */
+  private async settle(attempt: RunningEntry, outcome: AttemptOutcome, now: Date): Promise<void> {
+    const entry = this.ctx.storage.kv.get<RunningEntry>(attempt.key);
+    // Reaped as timed out meanwhile, or superseded by another attempt: its outcome stands.
+    if (!entry || entry.attempts !== attempt.attempts || entry.retryAt !== null) return;
+    if (outcome.status === "failed" && entry.attempts <= entry.maxRetries && !entry.final) {
+      const retryAt = now.getTime() + retryDelayMs(entry.attempts);
+      this.ctx.storage.kv.put(entry.key, { ...entry, deadlineAt: null, retryAt });
+      logEvent("run.retry", { job_name: entry.jobName, run_id: entry.runId, attempts: entry.attempts, error: outcome.error, retry_at: isoMs(retryAt) }, "warn");
+      return;
+    }
+    await this.record(entry, outcome, now);
+  }
+
+  private startRetry(entry: RunningEntry, now: Date): void {
+    const next: RunningEntry = { ...entry, attempts: entry.attempts + 1, retryAt: null, deadlineAt: now.getTime() + entry.timeoutSeconds * 1000 };
+    this.ctx.storage.kv.put(next.key, next);
+    this.launch(next);
+  }
+
+  /** Writes a scheduled run still going to D1 as running, so it shows in the API. */
+  private async admitLate(entry: RunningEntry): Promise<void> {
+    this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
+    await admitRun(this.db, runStart(entry), this.position(entry.jobId));
+  }
+
+  /** Closes as failed every attempt that outlived its timeout (its object died, or it hung). */
+  private async reap(expired: RunningEntry[], now: Date): Promise<void> {
+    for (const entry of expired) {
+      const error =
+        `timed out: attempt ${entry.attempts} did not complete within timeout_seconds=${entry.timeoutSeconds} ` +
+        `(the handler hung, or the job's Durable Object was restarted mid-run)`;
+      await this.record(entry, { status: "failed", summary: null, error }, now);
+    }
   }
 
   /**
-   * The stored next instant has come: run it, catch up, or skip it, by policy.
-   * A run starts without a D1 round trip: the object's own storage records the
-   * instant (exactly once: `lastInstant` and `next` move in the same
-   * write), and the run is written to D1 once, when it ends. Returns the
-   * schedule as stored afterwards, and the runs in progress when it knows
-   * them without a read (it made no await: nothing can have changed them).
+   * The job was paused or deleted: no run of `jobId` starts another attempt.
+   * A run waiting for its retry is closed now; one going finishes its attempt.
    */
-  private async fire(
-    schedule: Schedule,
-    config: JobConfig,
-    due: Date,
-    now: Date,
-    running: RunningEntry[],
-    upcoming?: Date[],
-  ): Promise<{ schedule: Schedule; running?: RunningEntry[] }> {
-    const plan = planDue(config, due, now, upcoming);
-    const nextRunAt = plan.next ? isoMs(plan.next) : null;
-    const moved: Schedule = { ...schedule, next: plan.next ? plan.next.getTime() : null };
-    if (plan.run && plan.run.scheduledFor.getTime() <= (schedule.lastInstant ?? Number.NEGATIVE_INFINITY)) {
-      // This instant already has its run (a repeated alarm): never run it twice.
-      return { schedule: this.save(moved), running };
+  private async endRetries(jobId: number, why: "paused" | "deleted"): Promise<void> {
+    const now = clock.now();
+    for (const entry of this.running()) {
+      if (entry.jobId !== jobId) continue;
+      if (entry.retryAt === null) this.ctx.storage.kv.put(entry.key, { ...entry, final: true });
+      else await this.record(entry, { status: "failed", summary: null, error: `not retried: the job was ${why} while the run waited for attempt ${entry.attempts + 1}` }, now);
     }
-    if (plan.run && config.overlapPolicy === "skip" && running.length > 0) {
-      const reason = `previous run ${running[0]!.runId ?? `(scheduled for ${running[0]!.scheduledFor})`} was still running (overlap_policy is "skip")`;
-      const { jobActive } = await this.skip(config, plan.run.scheduledFor, now, reason, nextRunAt);
-      this.save(moved);
-      return { schedule: jobActive ? moved : this.disarmStale(config.jobId) };
-    }
-    if (plan.run) {
-      const claimed = this.save({ ...moved, lastInstant: plan.run.scheduledFor.getTime() });
-      const started = this.runs.start(config, {
-        seq: null,
-        startedAt: now,
-        scheduledFor: plan.run.scheduledFor,
-        catchUp: plan.run.catchUp,
-        triggeredBy: "scheduler",
-        dryRun: false,
-      });
-      if (plan.missed > 0) {
-        logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.run.catchUp });
-      }
-      return { schedule: claimed, running: [...running, started] };
-    }
-    if (plan.skipped) {
-      const { jobActive } = await this.skip(config, plan.skipped.scheduledFor, now, plan.skipped.reason, nextRunAt);
-      this.save(moved);
-      return { schedule: jobActive ? moved : this.disarmStale(config.jobId) };
-    }
-    this.save(moved);
-    await setNextRunAt(this.db, config.jobId, nextRunAt);
-    return { schedule: moved };
   }
 
-  /** D1 no longer has this registration active: the schedule here is stale. Returns the schedule as stored. */
-  private disarmStale(jobId: number): Schedule {
-    const current = this.schedule;
-    const config = current.config;
-    if (!config?.isActive || config.jobId !== jobId) return current;
-    logEvent("job.repair", { job_name: config.jobName, repairs: ["disarmed: job is deleted or paused in D1"] }, "warn");
-    return this.save(UNSCHEDULED);
-  }
-
-  private skip(config: JobConfig, scheduledFor: Date, now: Date, reason: string, nextRunAt: string | null) {
-    logEvent("run.skipped", { job_name: config.jobName, scheduled_for: isoMs(scheduledFor), reason });
-    return recordSkippedRun(this.db, {
-      jobId: config.jobId,
-      jobName: config.jobName,
-      scheduledFor: isoMs(scheduledFor),
-      at: isoMs(now),
-      reason,
-      nextRunAt,
-    });
-  }
-
-  /** The alarm is the earliest of: the next instant (less the lead), a run's deadline, a retry, a late admission. */
-  // Computed and set in one synchronous step: storage calls are applied in the
-  // order they are made, so a concurrent rearm can never leave a stale alarm.
-  private rearm(schedule: Schedule = this.schedule, running?: RunningEntry[]): Promise<void> {
-    const { config, next } = schedule;
-    const times = this.runs.wakeTimes(running);
-    if (config?.isActive && next !== null) times.push(next - this.leadMs);
-    return times.length === 0 ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(Math.min(...times));
+  /** The run's final record in D1 (one batch); the run is then no longer in progress. */
+  private async record(entry: RunningEntry, outcome: AttemptOutcome, now: Date): Promise<void> {
+    const durationMs = now.getTime() - entry.startedAt;
+    const final = { status: outcome.status, completedAt: isoMs(now), durationMs, resultSummary: outcome.summary, error: outcome.error };
+    const recorded = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId));
+    this.ctx.storage.kv.delete(entry.key);
+    // Its job is gone from D1 (deleted behind the owner's back): nothing was written; repair from a fresh read.
+    if (!recorded && this.read().config?.jobId === entry.jobId) await this.repair(entry.jobName);
+    logEvent(
+      "run.end",
+      {
+        job_name: entry.jobName,
+        run_id: entry.runId,
+        status: outcome.status,
+        duration_ms: durationMs,
+        triggered_by: entry.triggeredBy,
+        dry_run: entry.dryRun,
+        attempts: entry.attempts,
+        scheduled_for: entry.scheduledFor,
+        summary: outcome.summary,
+        error: outcome.error,
+        recorded,
+      },
+      outcome.status === "failed" ? "warn" : "info",
+    );
   }
 
   /** What this object holds, for the supervisor, health checks and tests. */
   async inspect(): Promise<SchedulerState> {
     const alarm = await this.ctx.storage.getAlarm();
-    const { config, next } = this.schedule;
+    const { config, next, retired = [] } = this.read();
     return {
       config,
       nextRunAt: next === null ? null : isoMs(next),
       alarmAt: alarm === null ? null : isoMs(alarm),
-      running: this.runs.list(),
+      running: this.running(),
+      retired,
     };
   }
-
-  /**
-   * Makes this object agree with D1: `desired` is the job as D1 has it (null if
-   * deleted or paused there), `recordedNext` its next_run_at in D1. Returns what
-   * was repaired, for the supervisor's log.
-   */
-  repair(desired: JobConfig | null, recordedNext: string | null): Promise<string[]> {
-    return this.exclusive(async () => {
-      const now = clock.now();
-      const repairs: string[] = [];
-      let schedule = this.schedule;
-      const current = schedule.config;
-      if (!desired) {
-        if (current?.isActive || schedule.next !== null) {
-          schedule = this.save(UNSCHEDULED);
-          repairs.push("disarmed: job is deleted or paused in D1");
-        }
-        await this.rearm(schedule);
-        return repairs;
-      }
-      if (!current || !sameSchedule(current, desired) || schedule.next === null) {
-        schedule = this.save(JobScheduler.scheduled(schedule, desired, nextRunAfter(desired.cronExpression, desired.timezone, now)));
-        repairs.push(current ? "rescheduled: schedule differed from D1" : "armed: job had no schedule");
-      }
-      const next = schedule.next!;
-      const alarm = await this.ctx.storage.getAlarm();
-      if (next < now.getTime() - ON_TIME_GRACE_MS) {
-        // Overdue (an alarm that never fired): fire now; the alarm applies the misfire policy.
-        await this.ctx.storage.setAlarm(now.getTime());
-        repairs.push("re-armed: next run was overdue");
-        return repairs;
-      }
-      if (repairs.length === 0 && (alarm === null || alarm > next)) repairs.push("re-armed: alarm was missing");
-      if (recordedNext === null || Date.parse(recordedNext) !== next) {
-        await setNextRunAt(this.db, desired.jobId, isoMs(next));
-        if (repairs.length === 0) repairs.push("synced next_run_at to D1");
-      }
-      await this.rearm(schedule);
-      return repairs;
-    });
-  }
 }
+
+const changedMeanwhile = (jobName: string) =>
+  new ApiError(409, "job_changed", `Job "${jobName}" was changed outside this service while the change was being made; try again.`, { job_name: jobName });

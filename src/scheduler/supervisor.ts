@@ -7,7 +7,6 @@ import { logEvent } from "../lib/log";
 import { listJobsAfter, listUnarmedOrOverdue } from "../repositories/jobs-repo";
 import { pruneRuns } from "../repositories/runs-repo";
 import { ON_TIME_GRACE_MS } from "./due-plan";
-import { configFromRow } from "./job-config";
 
 /** How often the supervisor's own alarm runs a pass. */
 export const PASS_INTERVAL_MS = 60_000;
@@ -32,8 +31,8 @@ export interface PassReport {
  * - a rolling window of jobs is inspected in full (a missing alarm, a schedule
  *   that differs, an alarm left for a paused job);
  * and it prunes run history beyond the retention limit for those jobs.
- * Objects of deleted jobs disarm themselves when their alarm next fires,
- * because D1 no longer has them active (see JobScheduler.fire).
+ * The pass reads only which jobs to look at; each job's object (its one
+ * owner) decides its own repair from a fresh read.
  */
 export class Supervisor extends DurableObject<Env> {
   private readonly db: Db;
@@ -76,19 +75,19 @@ export class Supervisor extends DurableObject<Env> {
       const window = await listJobsAfter(this.db, cursor, INSPECT_PER_PASS);
       this.ctx.storage.kv.put("cursor", window.length < INSPECT_PER_PASS ? "" : window[window.length - 1]!.jobName);
 
-      const rows = new Map([...urgent, ...window].map((row) => [row.jobName, row]));
-      for (const row of rows.values()) {
+      // Only names: each object decides its repair from its own fresh read, in its own turn,
+      // so a change that lands during the pass is never undone by what the pass read.
+      for (const jobName of new Set([...urgent, ...window].map((row) => row.jobName))) {
         try {
-          const stub = this.env.JOB_SCHEDULER.getByName(row.jobName);
-          const repairs = await stub.repair(row.isActive ? configFromRow(row) : null, row.nextRunAt);
+          const repairs = await this.env.JOB_SCHEDULER.getByName(jobName).reconcile(jobName);
           report.inspected++;
           if (repairs.length > 0) {
-            report.repaired.push({ job_name: row.jobName, repairs });
-            logEvent("job.repair", { job_name: row.jobName, repairs }, "warn");
+            report.repaired.push({ job_name: jobName, repairs });
+            logEvent("job.repair", { job_name: jobName, repairs }, "warn");
           }
         } catch (error) {
           // One object failing must not stop the others from being repaired.
-          logEvent("job.repair_failed", { job_name: row.jobName, error: String(error) }, "error");
+          logEvent("job.repair_failed", { job_name: jobName, error: String(error) }, "error");
         }
       }
       for (const row of window) report.pruned_runs += await pruneRuns(this.db, row.jobId, RUNS_KEPT_PER_JOB);

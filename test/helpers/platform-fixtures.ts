@@ -82,5 +82,5 @@ export async function snapshot(): Promise<Record<string, unknown[]>> {
 }
 
 export function ctx(now: Date, overrides: Partial<HandlerContext> = {}): HandlerContext {
-  return { db: db(), now, dryRun: false, runId: "run-0001", jobName: "test-job", ...overrides };
+  return { db: db(), now, dryRun: false, runId: "run-0001", jobId: 1, jobName: "test-job", ...overrides };
 }

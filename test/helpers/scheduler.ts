@@ -1,8 +1,8 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
-import type { Db } from "../../src/db/client";
-import type { Schedule } from "../../src/scheduler/job-scheduler";
+import type { Schedule } from "../../src/scheduler/alarm-plan";
 import type { RunningEntry } from "../../src/scheduler/run-executor";
+import type { JobScheduler as TestJobScheduler } from "../worker";
 import { call } from "./api";
 import { hold, type Hold } from "./hold";
 
@@ -29,17 +29,12 @@ export async function rewriteStorage(jobName: string, rewrite: (kv: SyncKvStorag
   await evictDurableObject(schedulerOf(jobName));
 }
 
-/**
- * Moves the object's stored next instant (back-dating makes it due). Runs in
- * progress carry on (no eviction: it would wait for them); the object's copy
- * of its schedule is dropped so that it reads the moved one.
- */
+/** Moves the object's stored next instant (back-dating makes it due). Runs in progress carry on. */
 export async function setNext(jobName: string, at: number): Promise<void> {
-  await runInDurableObject(schedulerOf(jobName), (instance, state) => {
+  await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
     const schedule = state.storage.kv.get<Schedule>("schedule");
     if (!schedule) throw new Error(`${jobName}'s object has no schedule to move`);
     state.storage.kv.put("schedule", { ...schedule, next: at });
-    (instance as unknown as { stored: Schedule | undefined }).stored = undefined;
   });
 }
 
@@ -57,15 +52,9 @@ export async function editRunning(jobName: string, edit: (entry: RunningEntry) =
  */
 export async function holdNextBatch(jobName: string): Promise<Hold> {
   const gate = hold();
-  await runInDurableObject(schedulerOf(jobName), (instance) => {
-    const d1 = (instance as unknown as { db: Db }).db.$client;
-    const send = d1.batch;
-    d1.batch = (async (statements: D1PreparedStatement[]) => {
-      d1.batch = send; // this batch only
-      await gate.wait();
-      return send.call(d1, statements);
-    }) as D1Database["batch"];
-  });
+  // The tests' Worker binds JOB_SCHEDULER to the subclass with hooks (test/worker.ts).
+  const stub = env.JOB_SCHEDULER.getByName(jobName) as DurableObjectStub<TestJobScheduler>;
+  await runInDurableObject(stub, (instance) => instance.holdNextBatch(gate));
   return gate;
 }
 
@@ -74,6 +63,7 @@ export const fireAlarm = (jobName: string) => runDurableObjectAlarm(schedulerOf(
 
 export interface RunRecord {
   seq: number;
+  run_no: number;
   status: string;
   scheduled_for: string | null;
   catch_up: number;

@@ -1,0 +1,79 @@
+import { planDue } from "./due-plan";
+import type { JobConfig } from "./job-config";
+import type { RunningEntry } from "./run-executor";
+
+/** What a job's object stores about its job, under one key. */
+export interface Schedule {
+  /** The registration this object schedules (the job's row as last read or written); null: none. */
+  config: JobConfig | null;
+  /** The next instant (ms since the epoch); null when the job is not scheduled. */
+  next: number | null;
+  /** The latest scheduled instant this registration has started a run for. */
+  lastInstant: number | null;
+  /** The last run number given out in this registration; absent when not known yet (read from D1 once). */
+  runSeq?: number;
+  /** Registrations of this name that were deleted (tombstones): nothing of theirs starts again. */
+  retired?: number[];
+}
+
+export const UNSCHEDULED: Schedule = { config: null, next: null, lastInstant: null };
+
+/** What the stored next instant calls for, now that it has come. */
+export type InstantPlan =
+  | { action: "run"; scheduledFor: number; catchUp: boolean; missed: number; next: number | null }
+  | { action: "skip"; scheduledFor: number; reason: string; next: number | null }
+  /** Nothing to run (the instant already has its run, or none fell due): only the next instant moves. */
+  | { action: "move"; next: number | null };
+
+export interface AlarmPlan {
+  /** Attempts past their deadline: recorded as failed. */
+  reap: RunningEntry[];
+  /** Runs whose backoff is over: their next attempt starts. */
+  retry: RunningEntry[];
+  /** Scheduled runs going for a while: written to D1 as running. */
+  admit: RunningEntry[];
+  /** Null while the next instant has not come (or the job is not scheduled). */
+  instant: InstantPlan | null;
+}
+
+/** Pure: what an alarm at `now` does, from what the object stores. */
+export function planAlarm(schedule: Schedule, running: RunningEntry[], now: number): AlarmPlan {
+  const reap = running.filter((e) => e.deadlineAt !== null && e.deadlineAt <= now);
+  const live = running.filter((e) => !reap.includes(e));
+  return {
+    reap,
+    retry: live.filter((e) => e.retryAt !== null && e.retryAt <= now),
+    admit: live.filter((e) => e.admitAt !== null && e.admitAt <= now),
+    instant: planInstant(schedule, live, now),
+  };
+}
+
+function planInstant(schedule: Schedule, live: RunningEntry[], now: number): InstantPlan | null {
+  const { config, next } = schedule;
+  if (!config?.isActive || next === null || next > now) return null;
+  const due = planDue(config, new Date(next), new Date(now));
+  const following = due.next?.getTime() ?? null;
+  if (due.skipped) return { action: "skip", scheduledFor: due.skipped.scheduledFor.getTime(), reason: due.skipped.reason, next: following };
+  if (!due.run) return { action: "move", next: following };
+
+  const scheduledFor = due.run.scheduledFor.getTime();
+  // A repeated alarm: this instant already has its run. Never run it twice.
+  if (scheduledFor <= (schedule.lastInstant ?? Number.NEGATIVE_INFINITY)) return { action: "move", next: following };
+  const busy = live.find((e) => e.jobId === config.jobId);
+  if (busy && config.overlapPolicy === "skip") {
+    return { action: "skip", scheduledFor, reason: `previous run ${busy.runId} was still running (overlap_policy is "skip")`, next: following };
+  }
+  return { action: "run", scheduledFor, catchUp: due.run.catchUp, missed: due.missed, next: following };
+}
+
+/** The times runs in progress need the alarm for: a deadline, a retry, a late admission. */
+export function runWakeTimes(running: RunningEntry[]): number[] {
+  return running.flatMap((e) => [e.deadlineAt, e.retryAt, e.admitAt].filter((t): t is number => t !== null));
+}
+
+/** When the object must wake next (null: never): the earliest of the next instant less the lead, and what runs need. */
+export function wakeAt(schedule: Schedule, running: RunningEntry[], leadMs: number): number | null {
+  const times = runWakeTimes(running);
+  if (schedule.config?.isActive && schedule.next !== null) times.push(schedule.next - leadMs);
+  return times.length === 0 ? null : Math.min(...times);
+}
