@@ -111,6 +111,26 @@ try {
     assert((await page.locator("#upcoming li").count()) === 5, "resumed job has no five upcoming runs");
   });
 
+  await check("Pause over someone else's change is refused (412): the page reloads and says so", async () => {
+    await page.goto(`${server.base}/jobs/${BUILT_IN[1]}`);
+    // Another operator changes the job after this page was loaded.
+    const other = await fetch(`${server.base}/api/v1/scheduler/jobs/${BUILT_IN[1]}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ max_retries: 1 }),
+    });
+    assert(other.ok, `the other change: HTTP ${other.status}`);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/jobs/${BUILT_IN[1]}`) && r.request().method() === "PATCH"),
+      page.click('button[data-action="pause"]'),
+    ]);
+    assert(response.status() === 412, `pause over a newer version: HTTP ${response.status()}`);
+    await page.locator("#action-status", { hasText: "Someone else changed this job" }).waitFor();
+    assert((await page.locator("h1 .badge").textContent()) !== "paused", "paused over someone else's change");
+    await act(page, "pause", `/jobs/${BUILT_IN[1]}`, "Job paused."); // the reloaded page carries the new version
+    await act(page, "resume", `/jobs/${BUILT_IN[1]}`, "Job resumed.");
+  });
+
   await check("Run now records a real run that the dashboard shows as the last run", async () => {
     const message = await act(page, "run", "/trigger", /^Run run-\d{4,} started\.$/);
     const run = { run_id: message.split(" ")[1] };

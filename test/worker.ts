@@ -8,12 +8,37 @@ import type { Hold } from "./helpers/hold";
 
 export { default, Supervisor } from "../src/index";
 
+type Gate = Hold & { wait(): Promise<void> };
+
+/** A statement whose execution waits for `gate` (binding returns another such statement). */
+function heldStatement(statement: D1PreparedStatement, gate: Gate): D1PreparedStatement {
+  const held = Object.create(statement) as D1PreparedStatement;
+  held.bind = (...values: unknown[]) => heldStatement(statement.bind(...values), gate);
+  for (const method of ["first", "all", "raw", "run"] as const) {
+    (held as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      await gate.wait();
+      return (statement[method] as (...a: unknown[]) => unknown).apply(statement, args);
+    };
+  }
+  return held;
+}
+
 export class JobScheduler extends ServiceJobScheduler {
+  /** Holds the next single D1 statement this object runs (a read, such as its fresh read of the job) until `gate` is released. */
+  holdNextStatement(gate: Gate): void {
+    const d1 = this.db.$client;
+    const prepare = d1.prepare;
+    d1.prepare = (query: string) => {
+      d1.prepare = prepare; // this statement only
+      return heldStatement(prepare.call(d1, query), gate);
+    };
+  }
+
   /**
    * Holds the next D1 batch this object sends (built from what the object
    * held then, not yet sent) until `gate` is released.
    */
-  holdNextBatch(gate: Hold & { wait(): Promise<void> }): void {
+  holdNextBatch(gate: Gate): void {
     const d1 = this.db.$client;
     const send = d1.batch;
     d1.batch = (async (statements: D1PreparedStatement[]) => {

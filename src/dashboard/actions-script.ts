@@ -11,6 +11,8 @@ export const ACTIONS_SCRIPT = `
   const root = document.querySelector("[data-job-api]");
   if (!root) return;
   const api = root.dataset.jobApi;
+  // Pause and resume change the job only as this page showed it (If-Match), never over someone else's change.
+  const shownVersion = '"' + root.dataset.jobVersion + '"';
   const status = document.getElementById("action-status");
   const tokenForm = document.getElementById("token-form");
   const tokenInput = document.getElementById("token");
@@ -42,8 +44,8 @@ export const ACTIONS_SCRIPT = `
   const ACTIONS = {
     run: { method: "POST", path: "/trigger", body: { dry_run: false, triggered_by: "dashboard" }, done: (r) => "Run " + r.run_id + " started." },
     "dry-run": { method: "POST", path: "/trigger", body: { dry_run: true, triggered_by: "dashboard" }, done: (r) => "Dry run " + r.run_id + " started." },
-    pause: { method: "PATCH", path: "", body: { is_active: false }, done: () => "Job paused." },
-    resume: { method: "PATCH", path: "", body: { is_active: true }, done: () => "Job resumed." },
+    pause: { method: "PATCH", path: "", body: { is_active: false }, ifMatch: true, done: () => "Job paused." },
+    resume: { method: "PATCH", path: "", body: { is_active: true }, ifMatch: true, done: () => "Job resumed." },
   };
 
   for (const button of buttons) {
@@ -56,10 +58,19 @@ export const ACTIONS_SCRIPT = `
       try {
         const response = await fetch(api + action.path, {
           method: action.method,
-          headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+          headers: Object.assign(
+            { authorization: "Bearer " + token, "content-type": "application/json" },
+            action.ifMatch ? { "if-match": shownVersion } : {},
+          ),
           body: JSON.stringify(action.body),
         });
         const body = await response.json().catch(() => null);
+        if (response.status === 412) {
+          sessionStorage.setItem(FLASH_KEY, "Someone else changed this job since this page was loaded, so nothing was changed. " +
+            "This is the job as it is now: check it, then try again.");
+          location.reload();
+          return;
+        }
         if (!response.ok) {
           if (response.status === 401) { sessionStorage.removeItem(TOKEN_KEY); showToken(); }
           say(button.textContent + " failed (" + response.status + "): " + (body && body.error ? body.error.message : response.statusText), true);

@@ -9,7 +9,11 @@ type Run = Awaited<ReturnType<typeof listJobRuns>>["data"][number];
 
 function Actions(props: { job: Job }) {
   return (
-    <div class="job-actions" data-job-api={`/api/v1/scheduler/jobs/${encodeURIComponent(props.job.job_name)}`}>
+    <div
+      class="job-actions"
+      data-job-api={`/api/v1/scheduler/jobs/${encodeURIComponent(props.job.job_name)}`}
+      data-job-version={String(props.job.version)}
+    >
       <form id="token-form" class="actions" autocomplete="off">
         <label for="token">API token</label>
         <input id="token" type="password" placeholder="SCHEDULER_API_TOKEN" />

@@ -58,6 +58,14 @@ export async function holdNextBatch(jobName: string): Promise<Hold> {
   return gate;
 }
 
+/** Holds the next single D1 statement the job's object runs (its fresh read of the job, say) until `release()`. */
+export async function holdNextStatement(jobName: string): Promise<Hold> {
+  const gate = hold();
+  const stub = env.JOB_SCHEDULER.getByName(jobName) as DurableObjectStub<TestJobScheduler>;
+  await runInDurableObject(stub, (instance) => instance.holdNextStatement(gate));
+  return gate;
+}
+
 /** Runs the object's alarm now, as the platform would when it is due. */
 export const fireAlarm = (jobName: string) => runDurableObjectAlarm(schedulerOf(jobName));
 
