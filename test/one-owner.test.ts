@@ -39,7 +39,10 @@ async function race(jobName: string, point: keyof typeof HOLD_POINTS, first: () 
   try {
     const firstAnswer = first();
     await vi.waitFor(() => expect(held.entered).toBe(true));
-    const secondAnswer = second();
+    let answered = false;
+    const secondAnswer = second().finally(() => (answered = true));
+    // The second request has arrived: it waits for the owner's turn (or, were there no owner, got through).
+    await vi.waitFor(async () => expect(answered || (await schedulerOf(jobName).waitingForTurn()) > 0).toBe(true));
     held.release();
     return await Promise.all([firstAnswer, secondAnswer]);
   } finally {

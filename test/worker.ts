@@ -24,6 +24,21 @@ function heldStatement(statement: D1PreparedStatement, gate: Gate): D1PreparedSt
 }
 
 export class JobScheduler extends ServiceJobScheduler {
+  /** Requests waiting for the owner's turn (so a race test knows the second request has arrived). */
+  private waiting = 0;
+
+  protected override exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.waiting++;
+    return super.exclusive(() => {
+      this.waiting--;
+      return fn();
+    });
+  }
+
+  waitingForTurn(): number {
+    return this.waiting;
+  }
+
   /** Holds the next single D1 statement this object runs (a read, such as its fresh read of the job) until `gate` is released. */
   holdNextStatement(gate: Gate): void {
     const d1 = this.db.$client;

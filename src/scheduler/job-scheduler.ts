@@ -71,7 +71,7 @@ export class JobScheduler extends DurableObject<Env> {
    * One change at a time: a D1 await would otherwise let a second change in
    * between another's read and its write. Handlers run outside the lock.
    */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  protected exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.lock.then(fn);
     this.lock = result.catch(() => undefined);
     return result;

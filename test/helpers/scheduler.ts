@@ -15,7 +15,8 @@ export const FIRE_LEAD_MS = Number(env.FIRE_LEAD_MS);
 /** Where a job's alarm should be for a next instant (ISO): FIRE_LEAD_MS before it. */
 export const alarmFor = (nextRunAt: unknown) => new Date(Date.parse(String(nextRunAt)) - FIRE_LEAD_MS).toISOString();
 
-export const schedulerOf = (jobName: string) => env.JOB_SCHEDULER.getByName(jobName);
+/** The job's object, with the test hooks of the tests' Worker (test/worker.ts binds JOB_SCHEDULER to that subclass). */
+export const schedulerOf = (jobName: string) => env.JOB_SCHEDULER.getByName(jobName) as DurableObjectStub<TestJobScheduler>;
 
 /** What the job's object holds: config, next instant, alarm, runs in progress. */
 export const inspect = (jobName: string) => schedulerOf(jobName).inspect();
@@ -52,17 +53,14 @@ export async function editRunning(jobName: string, edit: (entry: RunningEntry) =
  */
 export async function holdNextBatch(jobName: string): Promise<Hold> {
   const gate = hold();
-  // The tests' Worker binds JOB_SCHEDULER to the subclass with hooks (test/worker.ts).
-  const stub = env.JOB_SCHEDULER.getByName(jobName) as DurableObjectStub<TestJobScheduler>;
-  await runInDurableObject(stub, (instance) => instance.holdNextBatch(gate));
+  await runInDurableObject(schedulerOf(jobName), (instance) => instance.holdNextBatch(gate));
   return gate;
 }
 
 /** Holds the next single D1 statement the job's object runs (its fresh read of the job, say) until `release()`. */
 export async function holdNextStatement(jobName: string): Promise<Hold> {
   const gate = hold();
-  const stub = env.JOB_SCHEDULER.getByName(jobName) as DurableObjectStub<TestJobScheduler>;
-  await runInDurableObject(stub, (instance) => instance.holdNextStatement(gate));
+  await runInDurableObject(schedulerOf(jobName), (instance) => instance.holdNextStatement(gate));
   return gate;
 }
 
