@@ -75,7 +75,15 @@ benchRoutes.post("/jobs/arm", async (c) => {
     .from(jobs)
     .where(and(gte(jobs.jobName, benchName(body.prefix, body.from)), lte(jobs.jobName, benchName(body.prefix, body.to - 1))));
   const namespace = body.metered ? c.env.METERED_SCHEDULER : c.env.JOB_SCHEDULER;
-  await pool(rows, body.concurrency ?? 25, (row) => namespace.getByName(row.jobName).configure(configFromRow(row), row.nextRunAt));
+  // The next instant as of arming, as if the job were registered now: on a busy machine
+  // an instant can pass while a large group is armed, and the bench must not then
+  // measure a storm of catch-up runs instead of the instant it planned.
+  const nextAsOfNow = (row: (typeof rows)[number]) => {
+    if (row.nextRunAt === null || Date.parse(row.nextRunAt) > clock.now().getTime()) return row.nextRunAt;
+    const next = nextRunAfter(row.cronExpression, row.timezone, clock.now());
+    return next ? isoMs(next) : null;
+  };
+  await pool(rows, body.concurrency ?? 25, (row) => namespace.getByName(row.jobName).configure(configFromRow(row), nextAsOfNow(row)));
   return c.json({ armed: rows.length, ms: Date.now() - started });
 });
 

@@ -36,7 +36,8 @@ export function devToken() {
 
 /**
  * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <tmp>` in its own
- * process group and waits until the dashboard answers. `stop()` ends the whole group.
+ * process group and waits until the dashboard answers. `stop()` ends the whole group
+ * (`pid` is the group's, for exit paths that cannot wait for `stop()`).
  */
 export async function startDevServer({ timeoutMs = 180_000 } = {}) {
   const [port, inspectorPort] = await freePorts(2);
@@ -78,7 +79,7 @@ export async function startDevServer({ timeoutMs = 180_000 } = {}) {
       throw new Error(`dev server exited with ${child.exitCode} before answering:\n${log.slice(-4000)}`);
     }
     try {
-      if ((await fetch(`${base}/`)).ok && log.includes("dev: ready")) return { base, port, persistTo, stop, log: () => log };
+      if ((await fetch(`${base}/`)).ok && log.includes("dev: ready")) return { base, port, persistTo, pid: child.pid, stop, log: () => log };
     } catch {
       // not listening yet
     }

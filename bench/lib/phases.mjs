@@ -17,6 +17,16 @@ const ARM_CHUNK = 250;
 /** The first minute boundary at or after `ms`. */
 export const minuteAtOrAfter = (ms) => Math.ceil(ms / 60_000) * 60_000;
 
+/**
+ * A 5-field cron expression that fires at each of `instants` (minute boundaries, UTC,
+ * within one hour of each other): `7,9,11 * * * *`. It fires again an hour later, long
+ * after the run has ended.
+ */
+export function cronForMinutes(instants) {
+  if (Math.max(...instants) - Math.min(...instants) >= 3_600_000) throw new Error("cronForMinutes: the instants span an hour or more");
+  return `${[...new Set(instants.map((ms) => new Date(ms).getUTCMinutes()))].join(",")} * * * *`;
+}
+
 /** A 5-field cron expression that fires at `instant` (a minute boundary, UTC) and then not for a year. */
 export function cronFor(instant) {
   const d = new Date(instant);

@@ -7,9 +7,17 @@ export const KEYS = [
   "baseline_fire_lateness_p99_ms",
   "fire_lateness_ratio",
   "fire_lateness_p99_ms_100",
+  "baseline_fire_lateness_p99_ms_100",
+  "fire_lateness_ratio_100",
+  "fire_lateness_ratio_100_pass1",
+  "fire_lateness_ratio_100_pass2",
+  "fire_lateness_ratio_100_pass3",
   "fanout_seconds",
   "baseline_fanout_seconds",
   "fanout_ratio",
+  "fanout_ratio_pass1",
+  "fanout_ratio_pass2",
+  "fanout_ratio_pass3",
   "list_rows_read_per_request",
   "list_vs_noop_throughput",
   "trigger_latency_p99_ms",
@@ -17,15 +25,22 @@ export const KEYS = [
   "d1_writes_per_run",
 ];
 
-/** Targets from issue 6: [comparison, bound]. */
+/**
+ * Targets (issue 6, revised by issue 10): [comparison, bound]. Every timing target
+ * is a ratio to the bare runtime measured in the same run, because an absolute time
+ * does not hold on a shared machine; the two noisiest are medians of three passes.
+ */
 export const TARGETS = {
   fire_lateness_ratio: ["<=", 1.25],
-  fire_lateness_p99_ms_100: ["<=", 50],
+  fire_lateness_ratio_100: ["<=", 1.25],
   fanout_ratio: ["<=", 1.5],
   list_rows_read_per_request: ["<=", 30],
   list_vs_noop_throughput: [">=", 0.5],
-  bundle_gzip_kib: ["<=", 150],
+  bundle_gzip_kib: ["<=", 250],
 };
+
+/** The figures of one pass each: a smoke run has one pass, so the others stay empty there. */
+export const PER_PASS = /_pass[2-9]$/;
 
 export function verdict(key, value) {
   const target = TARGETS[key];
@@ -51,7 +66,8 @@ export function printReport(results, details, { smoke }) {
   for (const row of rows) console.log(line(row));
   const sizes = details.config;
   console.log(
-    `\nsizes: ${sizes.jobs} jobs (lateness), ${sizes.jobs100} (100-job p99), ${sizes.fanout} (fan-out), ` +
+    `\nsizes: ${sizes.jobs} jobs (lateness), ${sizes.jobs100} (100-job lateness), ${sizes.fanout} (fan-out), ` +
+      `${sizes.passes} pass(es) of the 100-job and fan-out figures (the median is the figure), ` +
       `${sizes.duration} s per load; handler ${sizes.handler}; wrangler's local trace collector ${sizes.localObservability ? "on" : "off"}; ` +
       `ulimit -n ${details.ulimit_n}; ${details.machine.cpus} CPUs (${details.machine.model}); load ${details.load_average_start?.[0] ?? "?"}`,
   );

@@ -17,3 +17,12 @@ export function summary(values) {
 }
 
 export const round = (value, digits = 1) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : Number.NaN);
+
+/**
+ * The middle value; for an even count the upper of the two middles (every ratio it is
+ * used for must stay below a bound, so the stricter one). NaN for none.
+ */
+export function median(values) {
+  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return finite.length === 0 ? Number.NaN : finite[Math.floor(finite.length / 2)];
+}
