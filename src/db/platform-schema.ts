@@ -15,7 +15,7 @@ export const mentors = sqliteTable(
     status: text("status", { enum: ["active", "paused"] }).notNull().default("active"),
     createdAt: text("created_at").notNull(),
   },
-  (t) => [index("mentors_status").on(t.status)],
+  (t) => [index("mentors_status_id").on(t.status, t.mentorId)],
 );
 
 export const certifications = sqliteTable(
@@ -50,6 +50,7 @@ export const pauses = sqliteTable(
     // One open pause per mentor and reason: pausing again changes nothing.
     uniqueIndex("pauses_open").on(t.mentorId, t.reason).where(sql`lifted_at IS NULL`),
     index("pauses_due").on(t.autoLiftAt).where(sql`lifted_at IS NULL`),
+    index("pauses_open_auto_lift").on(t.pauseId).where(sql`lifted_at IS NULL AND auto_lift_at IS NOT NULL`),
   ],
 );
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { jobs } from "../db/schema";
@@ -45,4 +45,20 @@ export function isStepConflict(error: unknown): boolean {
 export async function findJobIdByName(db: Db, jobName: string): Promise<number | null> {
   const [row] = await db.select({ jobId: jobs.jobId }).from(jobs).where(eq(jobs.jobName, jobName)).limit(1);
   return row?.jobId ?? null;
+}
+
+/**
+ * Deletes up to `limit` ledger rows committed before `before`, finished runs'
+ * and abandoned ones' alike. Bounded, so one pass is one short statement.
+ */
+export async function deleteStepsCommittedBefore(db: Db, before: string, limit: number): Promise<number> {
+  const oldest = db
+    .select({ jobId: runSteps.jobId, runId: runSteps.runId, stepNo: runSteps.stepNo })
+    .from(runSteps)
+    .where(lt(runSteps.committedAt, before))
+    .limit(limit);
+  const result = await db.run(
+    sql`DELETE FROM ${runSteps} WHERE (${runSteps.jobId}, ${runSteps.runId}, ${runSteps.stepNo}) IN (${oldest})`,
+  );
+  return result.meta.changes ?? 0;
 }
