@@ -72,6 +72,7 @@ describe("checkCertificationExpiry at scale, within D1's production limits", () 
     expect(await count("SELECT count(*) AS n FROM notification_outbox WHERE kind = 'mentor_paused'")).toBe(1_200);
     expect(await count("SELECT count(*) AS n FROM notification_outbox WHERE kind = 'cert_expiry_reminder'")).toBe(7_200);
     // Far below the limits, not just under them.
+    expect(limited.peak.queriesPerInvocation).toBeLessThanOrEqual(20);
     expect(limited.peak.valueBytes).toBeLessThan(250_000);
     expect(limited.peak.boundParameters).toBeLessThanOrEqual(20);
 
