@@ -8,6 +8,8 @@ import { clock } from "../src/lib/clock";
 import { isoMs } from "../src/lib/ids";
 import { configFromRow } from "../src/scheduler/job-config";
 import * as jobsService from "../src/services/jobs-service";
+import { PAGE_ROWS } from "../src/handlers/chunked";
+import { readActiveMentorPage } from "../src/repositories/platform-repo";
 import type { BaselineObject } from "./baseline-object";
 import { D1Meter, type MeterTotals } from "./d1-meter";
 import type { MeteredJobScheduler } from "./metered-job-scheduler";
@@ -142,4 +144,20 @@ benchRoutes.get("/meter/jobs", async (c) => {
   const totals: (MeterTotals | null)[] = [];
   for (const i of range(0, count)) totals.push(await c.env.METERED_SCHEDULER.getByName(benchName(prefix, i)).benchMeter());
   return c.json({ totals });
+});
+
+/**
+ * The nightly benchmark's floor: one page of the nightly check's own read
+ * (active mentors by id, with their certifications), only read and counted.
+ * The runner calls it page after page, one request per page as the run takes
+ * one invocation per step, so nightly_vs_scan_ratio compares the run with
+ * reading the same rows in the same chunks.
+ */
+benchRoutes.get("/scan", async (c) => {
+  const after = c.req.query("after") ?? "";
+  const limit = Number(c.req.query("limit") ?? PAGE_ROWS);
+  const rows = await readActiveMentorPage(createDb(c.env.DB), after === "" ? null : after, limit);
+  let certifications = 0;
+  for (const row of rows) certifications += row.certifications.length;
+  return c.json({ rows: rows.length, certifications, last: rows.at(-1)?.mentorId ?? null });
 });

@@ -3,7 +3,7 @@
  * bench-only objects and routes (/__bench/*). Only bench/wrangler.toml points
  * here; production never routes any of it.
  */
-import { registerHandler } from "../src/handlers";
+import { oneStep, registerHandler } from "../src/handlers";
 import service from "../src/index";
 import { benchRoutes, type BenchEnv } from "./routes";
 
@@ -15,7 +15,7 @@ export { MeteredJobScheduler } from "./metered-job-scheduler";
 // figures measure the scheduler against the bare baseline object, not a
 // handler's queries (one D1 read costs as much as the baseline's whole run on
 // the local runtime). BENCH_HANDLER=<built-in> measures with a real one.
-registerHandler("benchNoop", async () => ({}));
+registerHandler("benchNoop", oneStep(async () => ({})));
 
 export default {
   fetch(request, env, ctx) {

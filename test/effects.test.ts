@@ -39,7 +39,7 @@ describe("exactly-once effects on an at-least-once platform", () => {
     const last = await call("GET", `/jobs/${name}/last-result`);
     expect(last.json.result_summary).toEqual({ mentors_checked: 1, expired_found: 0, auto_paused: 0, reminders_sent: 0, errors: 0 });
     expect(await count("pauses")).toBe(1);
-    expect(await count("notification_outbox")).toBe(1);
+    expect(await count("notification_outbox")).toBe(2); // the reminder and the mentor_paused notice
   });
 
   it("a dry run trigger previews exactly what the real run then does, and changes nothing", async () => {
@@ -63,6 +63,6 @@ describe("exactly-once effects on an at-least-once platform", () => {
     expect(real.dry_run).toBeUndefined();
     expect(real.result_summary).toEqual(preview.result_summary);
     expect(await count("pauses")).toBe(1);
-    expect(await count("notification_outbox")).toBe(1);
+    expect(await count("notification_outbox")).toBe(2); // the reminder and the mentor_paused notice
   });
 });

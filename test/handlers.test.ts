@@ -2,10 +2,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import seedSql from "../seed/demo.sql?raw";
 import { checkCertificationExpiry, reminderWindow } from "../src/handlers/certification-expiry";
-import { parseInstant } from "../src/handlers/effects";
+import { parseInstant } from "../src/lib/instants";
 import { liftExpiredPauses } from "../src/handlers/pause-auto-lift";
 import { generateWeeklyExpiryReport } from "../src/handlers/weekly-expiry-report";
 import { addMentor, addPause, at, ctx, DB, resetPlatform, snapshot } from "./helpers/platform-fixtures";
+import { run } from "./helpers/run-handler";
 
 const NOW = new Date("2030-03-10T02:00:00.000Z");
 
@@ -79,7 +80,7 @@ describe("checkCertificationExpiry", () => {
 
   it("pauses mentors with an expired certification and queues reminders in the tightest window", async () => {
     await prepare();
-    const summary = await checkCertificationExpiry(ctx(NOW, { runId: "run-0042" }));
+    const summary = await run(checkCertificationExpiry, ctx(NOW, { runId: "run-0042" }));
     expect(summary).toEqual({
       mentors_checked: 5,
       expired_found: 2,
@@ -104,7 +105,7 @@ describe("checkCertificationExpiry", () => {
     ]);
 
     const outbox = await rows<{ dedupe_key: string; kind: string; mentor_id: string; payload: string; created_at: string; created_by_run: string }>(
-      "SELECT dedupe_key, kind, mentor_id, payload, created_at, created_by_run FROM notification_outbox ORDER BY dedupe_key",
+      "SELECT dedupe_key, kind, mentor_id, payload, created_at, created_by_run FROM notification_outbox WHERE kind = 'cert_expiry_reminder' ORDER BY dedupe_key",
     );
     expect(outbox.map((r) => r.dedupe_key)).toEqual([
       "cert-expiry-reminder:ce-b1:1",
@@ -122,34 +123,50 @@ describe("checkCertificationExpiry", () => {
       expires_at: at(NOW, { days: 3 }),
       window_days: 7,
     });
+
+    // The pause is announced once, naming the certification that expired first.
+    const paused = await rows<{ dedupe_key: string; mentor_id: string; payload: string; created_by_run: string }>(
+      "SELECT dedupe_key, mentor_id, payload, created_by_run FROM notification_outbox WHERE kind = 'mentor_paused'",
+    );
+    expect(paused).toHaveLength(1);
+    expect(paused[0]).toMatchObject({ dedupe_key: `mentor-paused:ce-a:ce-a1:${at(NOW, { days: -1 })}`, mentor_id: "ce-a", created_by_run: "run-0042" });
+    expect(JSON.parse(paused[0]!.payload)).toEqual({
+      mentor_id: "ce-a",
+      name: "Mentor ce-a",
+      email: "ce-a@example.org",
+      certification_id: "ce-a1",
+      certification_name: "Cert ce-a1",
+      expired_at: at(NOW, { days: -1 }),
+      paused_at: NOW.toISOString(),
+    });
   });
 
   it("dry run returns the real run's summary and writes nothing", async () => {
     await prepare();
     // One reminder is already queued: neither the dry run nor the real run counts it.
-    await checkCertificationExpiry(ctx(new Date(NOW.getTime() - 3_600_000)));
+    await run(checkCertificationExpiry, ctx(new Date(NOW.getTime() - 3_600_000)));
     await DB.prepare("UPDATE mentors SET status = 'active' WHERE mentor_id = 'ce-a'").run();
     await DB.prepare("DELETE FROM pauses WHERE reason = 'certification_expired'").run();
     await DB.prepare("DELETE FROM notification_outbox WHERE dedupe_key != 'cert-expiry-reminder:ce-c1:7'").run();
 
     const before = await snapshot();
-    const dry = await checkCertificationExpiry(ctx(NOW, { dryRun: true }));
+    const dry = await run(checkCertificationExpiry, ctx(NOW, { dryRun: true }));
     expect(await snapshot()).toEqual(before);
 
-    const real = await checkCertificationExpiry(ctx(NOW));
+    const real = await run(checkCertificationExpiry, ctx(NOW));
     expect(dry).toEqual(real);
     expect(real).toMatchObject({ auto_paused: 1, reminders_sent: 4 });
   });
 
   it("a second run the same day changes nothing", async () => {
     await prepare();
-    await checkCertificationExpiry(ctx(NOW, { runId: "run-0001" }));
+    await run(checkCertificationExpiry, ctx(NOW, { runId: "run-0001" }));
     const afterFirst = await snapshot();
 
     // Windows are exact durations, so "same day" here means no certification
     // crosses a window edge or expires in between (ce-c2 stays over 7 days out).
     const later = new Date(NOW.getTime() + 5 * 3_600_000);
-    const second = await checkCertificationExpiry(ctx(later, { runId: "run-0002" }));
+    const second = await run(checkCertificationExpiry, ctx(later, { runId: "run-0002" }));
     expect(second).toEqual({
       mentors_checked: 4, // ce-a is paused now
       expired_found: 0,
@@ -162,16 +179,18 @@ describe("checkCertificationExpiry", () => {
 
   it("sends the tighter window when a certification enters it, without back-filling wider ones", async () => {
     await addMentor("ce-w", { certs: [{ id: "ce-w1", expiresAt: at(NOW, { days: 10 }) }] });
-    expect(await checkCertificationExpiry(ctx(NOW))).toMatchObject({ reminders_sent: 1 });
+    expect(await run(checkCertificationExpiry, ctx(NOW))).toMatchObject({ reminders_sent: 1 });
     // Four days later it is 6 days out: the 7-day window, once.
     const later = new Date(NOW.getTime() + 4 * 86_400_000);
-    expect(await checkCertificationExpiry(ctx(later))).toMatchObject({ reminders_sent: 1 });
-    expect(await checkCertificationExpiry(ctx(later))).toMatchObject({ reminders_sent: 0 });
+    expect(await run(checkCertificationExpiry, ctx(later))).toMatchObject({ reminders_sent: 1 });
+    expect(await run(checkCertificationExpiry, ctx(later))).toMatchObject({ reminders_sent: 0 });
 
     await addMentor("ce-x", { certs: [{ id: "ce-x1", expiresAt: at(later, { hours: 2 }) }] });
-    expect(await checkCertificationExpiry(ctx(later))).toMatchObject({ reminders_sent: 1 });
+    expect(await run(checkCertificationExpiry, ctx(later))).toMatchObject({ reminders_sent: 1 });
 
-    const keys = await rows<{ dedupe_key: string }>("SELECT dedupe_key FROM notification_outbox ORDER BY dedupe_key");
+    const keys = await rows<{ dedupe_key: string }>(
+      "SELECT dedupe_key FROM notification_outbox WHERE kind = 'cert_expiry_reminder' ORDER BY dedupe_key",
+    );
     expect(keys.map((r) => r.dedupe_key)).toEqual([
       "cert-expiry-reminder:ce-w1:30",
       "cert-expiry-reminder:ce-w1:7",
@@ -192,11 +211,13 @@ describe("checkCertificationExpiry", () => {
         { id: "ce-ok2", expiresAt: at(NOW, { days: 5 }) },
       ],
     });
-    const summary = await checkCertificationExpiry(ctx(NOW));
+    const summary = await run(checkCertificationExpiry, ctx(NOW));
     expect(summary).toEqual({ mentors_checked: 2, expired_found: 1, auto_paused: 1, reminders_sent: 1, errors: 2 });
     expect(await mentorStatus("ce-bad")).toBe("active");
     expect(await mentorStatus("ce-ok")).toBe("paused");
-    expect(await rows("SELECT dedupe_key FROM notification_outbox")).toEqual([{ dedupe_key: "cert-expiry-reminder:ce-ok2:7" }]);
+    expect(await rows("SELECT dedupe_key FROM notification_outbox WHERE kind = 'cert_expiry_reminder'")).toEqual([
+      { dedupe_key: "cert-expiry-reminder:ce-ok2:7" },
+    ]);
   });
 
   it("handles hundreds of mentors in one batch (lists are one bound parameter each)", async () => {
@@ -213,14 +234,14 @@ describe("checkCertificationExpiry", () => {
          SELECT printf('bulk-%04d-1', i), printf('bulk-%04d', i), 'Bulk cert', CASE WHEN i % 3 = 0 THEN ?1 ELSE ?2 END FROM n`,
       ).bind(at(NOW, { days: -1 }), at(NOW, { days: 5 })),
     ]);
-    const first = await checkCertificationExpiry(ctx(NOW));
+    const first = await run(checkCertificationExpiry, ctx(NOW));
     expect(first).toEqual({ mentors_checked: 900, expired_found: 300, auto_paused: 300, reminders_sent: 600, errors: 0 });
     const [counts] = await rows<{ paused: number; pauses: number; outbox: number }>(
       `SELECT (SELECT count(*) FROM mentors WHERE status = 'paused') AS paused,
               (SELECT count(*) FROM pauses) AS pauses, (SELECT count(*) FROM notification_outbox) AS outbox`,
     );
-    expect(counts).toEqual({ paused: 300, pauses: 300, outbox: 600 });
-    expect(await checkCertificationExpiry(ctx(NOW))).toEqual({
+    expect(counts).toEqual({ paused: 300, pauses: 300, outbox: 900 }); // 600 reminders, 300 mentor_paused
+    expect(await run(checkCertificationExpiry, ctx(NOW))).toEqual({
       mentors_checked: 600,
       expired_found: 0,
       auto_paused: 0,
@@ -233,7 +254,7 @@ describe("checkCertificationExpiry", () => {
     // Status was set back by hand but the certification_expired pause is still open.
     await addMentor("ce-open", { certs: [{ id: "ce-open1", expiresAt: at(NOW, { days: -1 }) }] });
     await addPause("ce-open", "certification_expired");
-    expect(await checkCertificationExpiry(ctx(NOW))).toMatchObject({ auto_paused: 1 });
+    expect(await run(checkCertificationExpiry, ctx(NOW))).toMatchObject({ auto_paused: 1 });
     expect(await rows("SELECT pause_id FROM pauses WHERE mentor_id = 'ce-open'")).toHaveLength(1);
     expect(await mentorStatus("ce-open")).toBe("paused");
   });
@@ -264,7 +285,7 @@ describe("liftExpiredPauses", () => {
 
   it("lifts due pauses, keeps those whose mentor still has an expired certification", async () => {
     const ids = await prepare();
-    const summary = await liftExpiredPauses(ctx(NOW));
+    const summary = await run(liftExpiredPauses, ctx(NOW));
     expect(summary).toEqual({ pauses_checked: 6, lifted: 5, kept: 1, errors: 0 });
 
     const lifted = await rows<{ pause_id: number }>(
@@ -278,19 +299,34 @@ describe("liftExpiredPauses", () => {
     expect(await mentorStatus("pl-kept")).toBe("paused");
     expect(await mentorStatus("pl-other")).toBe("paused"); // manual_review is still open
     expect(await mentorStatus("pl-future")).toBe("paused");
+
+    // One pause_lifted notice per lifted pause.
+    const notices = await rows<{ dedupe_key: string; payload: string }>(
+      "SELECT dedupe_key, payload FROM notification_outbox WHERE kind = 'pause_lifted' ORDER BY notification_id",
+    );
+    expect(notices.map((n) => n.dedupe_key)).toEqual([ids.lift, ids.other, ids.twoA, ids.twoB, ids.edge].map((id) => `pause-lifted:${id}`));
+    expect(JSON.parse(notices[0]!.payload)).toEqual({
+      mentor_id: "pl-lift",
+      name: "Mentor pl-lift",
+      email: "pl-lift@example.org",
+      pause_id: ids.lift,
+      reason: "vacation",
+      paused_at: "2030-01-01T00:00:00.000Z",
+      lifted_at: NOW.toISOString(),
+    });
   });
 
   it("dry run returns the real run's summary and writes nothing; a rerun lifts nothing", async () => {
     await prepare();
     const before = await snapshot();
-    const dry = await liftExpiredPauses(ctx(NOW, { dryRun: true }));
+    const dry = await run(liftExpiredPauses, ctx(NOW, { dryRun: true }));
     expect(await snapshot()).toEqual(before);
 
-    const real = await liftExpiredPauses(ctx(NOW));
+    const real = await run(liftExpiredPauses, ctx(NOW));
     expect(real).toEqual(dry);
     const afterFirst = await snapshot();
 
-    const again = await liftExpiredPauses(ctx(NOW));
+    const again = await run(liftExpiredPauses, ctx(NOW));
     expect(again).toEqual({ pauses_checked: 1, lifted: 0, kept: 1, errors: 0 });
     expect(await snapshot()).toEqual(afterFirst);
   });
@@ -305,7 +341,7 @@ describe("liftExpiredPauses", () => {
 
     // The unreadable auto_lift_at is not known to be due (not checked); the
     // unreadable certification makes a due pause an error, left open.
-    expect(await liftExpiredPauses(ctx(NOW))).toEqual({ pauses_checked: 2, lifted: 1, kept: 0, errors: 2 });
+    expect(await run(liftExpiredPauses, ctx(NOW))).toEqual({ pauses_checked: 2, lifted: 1, kept: 0, errors: 2 });
     const open = await rows<{ pause_id: number }>("SELECT pause_id FROM pauses WHERE lifted_at IS NULL ORDER BY pause_id");
     expect(open.map((r) => r.pause_id)).toEqual([badLift, badCert]);
     expect(fine).toBeGreaterThan(0);
@@ -344,8 +380,14 @@ describe("generateWeeklyExpiryReport", () => {
 
   it("stores one report listing what expires within 7 and 30 days and who is paused", async () => {
     await prepare();
-    const summary = await generateWeeklyExpiryReport(ctx(NOW, { runId: "run-0100" }));
-    expect(summary).toEqual({ expiring_7_days: 2, expiring_30_days: 4, paused_mentors: 2, reports_stored: 1 });
+    const summary = await run(generateWeeklyExpiryReport, ctx(NOW, { runId: "run-0100" }));
+    expect(summary).toEqual({
+      expiring_7_days: 2,
+      expiring_30_days: 4,
+      paused_mentors: 2,
+      unreadable_certifications: 1,
+      reports_stored: 1,
+    });
 
     const stored = await rows<{ kind: string; run_id: string; generated_at: string; body: string }>(
       "SELECT kind, run_id, generated_at, body FROM reports",
@@ -380,23 +422,28 @@ describe("generateWeeklyExpiryReport", () => {
   it("dry run reports what a real run would store, and stores nothing", async () => {
     await prepare();
     const before = await snapshot();
-    const dry = await generateWeeklyExpiryReport(ctx(NOW, { dryRun: true, runId: "run-0200" }));
+    const dry = await run(generateWeeklyExpiryReport, ctx(NOW, { dryRun: true, runId: "run-0200" }));
     expect(await snapshot()).toEqual(before);
     expect(dry.reports_stored).toBe(1);
-    expect(await generateWeeklyExpiryReport(ctx(NOW, { runId: "run-0200" }))).toEqual(dry);
+    expect(await run(generateWeeklyExpiryReport, ctx(NOW, { runId: "run-0200" }))).toEqual(dry);
   });
 
-  it("stores the report once per run id", async () => {
+  it("stores the report once per job and run id", async () => {
     await prepare();
-    expect(await generateWeeklyExpiryReport(ctx(NOW, { runId: "run-0300" }))).toMatchObject({ reports_stored: 1 });
+    const first = await run(generateWeeklyExpiryReport, ctx(NOW, { runId: "run-0300", jobId: 7, jobName: "weekly" }));
+    expect(first).toMatchObject({ reports_stored: 1 });
     const afterFirst = await snapshot();
-    // The same run again (a retry): nothing new, and it says so, dry or not.
-    expect(await generateWeeklyExpiryReport(ctx(NOW, { runId: "run-0300", dryRun: true }))).toMatchObject({ reports_stored: 0 });
-    expect(await generateWeeklyExpiryReport(ctx(NOW, { runId: "run-0300" }))).toMatchObject({ reports_stored: 0 });
+    // The same run stepped again once done (its object restarted): the finished run's result, nothing new.
+    expect(await run(generateWeeklyExpiryReport, ctx(NOW, { runId: "run-0300", jobId: 7, jobName: "weekly" }))).toEqual(first);
     expect(await snapshot()).toEqual(afterFirst);
-    // Another run stores its own.
-    expect(await generateWeeklyExpiryReport(ctx(NOW, { runId: "run-0301" }))).toMatchObject({ reports_stored: 1 });
-    expect(await rows("SELECT run_id FROM reports ORDER BY run_id")).toEqual([{ run_id: "run-0300" }, { run_id: "run-0301" }]);
+    // Run ids are per job: another job's run-0300 stores its own, and so does the next run.
+    expect(await run(generateWeeklyExpiryReport, ctx(NOW, { runId: "run-0300", jobId: 8, jobName: "weekly-2" }))).toMatchObject({ reports_stored: 1 });
+    expect(await run(generateWeeklyExpiryReport, ctx(NOW, { runId: "run-0301", jobId: 7, jobName: "weekly" }))).toMatchObject({ reports_stored: 1 });
+    expect(await rows("SELECT job_id, job_name, run_id FROM reports ORDER BY job_id, run_id")).toEqual([
+      { job_id: 7, job_name: "weekly", run_id: "run-0300" },
+      { job_id: 7, job_name: "weekly", run_id: "run-0301" },
+      { job_id: 8, job_name: "weekly-2", run_id: "run-0300" },
+    ]);
   });
 });
 
@@ -417,17 +464,19 @@ describe("the demo seed", () => {
     );
     expect(counts).toEqual({ mentors: 90, certs: 135, pauses: 3 });
 
-    expect(await checkCertificationExpiry(ctx(now, { runId: "run-seed-1" }))).toEqual({
+    expect(await run(checkCertificationExpiry, ctx(now, { runId: "run-seed-1" }))).toEqual({
       mentors_checked: 87,
       expired_found: 4,
       auto_paused: 3,
       reminders_sent: 6,
       errors: 0,
     });
-    const windows = await rows<{ dedupe_key: string }>("SELECT dedupe_key FROM notification_outbox ORDER BY mentor_id");
+    const windows = await rows<{ dedupe_key: string }>(
+      "SELECT dedupe_key FROM notification_outbox WHERE kind = 'cert_expiry_reminder' ORDER BY mentor_id",
+    );
     expect(windows.map((r) => r.dedupe_key.split(":")[2])).toEqual(["1", "1", "7", "7", "30", "30"]);
 
-    expect(await liftExpiredPauses(ctx(now, { runId: "run-seed-2" }))).toEqual({
+    expect(await run(liftExpiredPauses, ctx(now, { runId: "run-seed-2" }))).toEqual({
       pauses_checked: 3,
       lifted: 2,
       kept: 1,
@@ -437,10 +486,11 @@ describe("the demo seed", () => {
     expect(await mentorStatus("mentor-011")).toBe("active");
     expect(await mentorStatus("mentor-012")).toBe("paused");
 
-    expect(await generateWeeklyExpiryReport(ctx(now, { runId: "run-seed-3" }))).toEqual({
+    expect(await run(generateWeeklyExpiryReport, ctx(now, { runId: "run-seed-3" }))).toEqual({
       expiring_7_days: 4,
       expiring_30_days: 6,
       paused_mentors: 4,
+      unreadable_certifications: 0,
       reports_stored: 1,
     });
   });

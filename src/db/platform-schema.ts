@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex, unique } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, unique } from "drizzle-orm/sqlite-core";
 
 /**
  * The mentoring platform's tables the built-in handlers act on.
@@ -15,7 +15,7 @@ export const mentors = sqliteTable(
     status: text("status", { enum: ["active", "paused"] }).notNull().default("active"),
     createdAt: text("created_at").notNull(),
   },
-  (t) => [index("mentors_status").on(t.status)],
+  (t) => [index("mentors_status_id").on(t.status, t.mentorId)],
 );
 
 export const certifications = sqliteTable(
@@ -50,6 +50,7 @@ export const pauses = sqliteTable(
     // One open pause per mentor and reason: pausing again changes nothing.
     uniqueIndex("pauses_open").on(t.mentorId, t.reason).where(sql`lifted_at IS NULL`),
     index("pauses_due").on(t.autoLiftAt).where(sql`lifted_at IS NULL`),
+    index("pauses_open_auto_lift").on(t.pauseId).where(sql`lifted_at IS NULL AND auto_lift_at IS NOT NULL`),
   ],
 );
 
@@ -70,11 +71,28 @@ export const reports = sqliteTable(
   {
     reportId: integer("report_id").primaryKey({ autoIncrement: true }),
     kind: text("kind").notNull(),
+    /** NULL only for reports stored before run ids became per job (migration 0008). */
+    jobId: integer("job_id"),
+    jobName: text("job_name"),
     runId: text("run_id").notNull(),
     generatedAt: text("generated_at").notNull(),
     body: text("body", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
   },
-  (t) => [unique().on(t.kind, t.runId)],
+  (t) => [unique().on(t.kind, t.jobId, t.runId)],
+);
+
+/** A report's full lists, one row per entry; the report row keeps the first entries only. */
+export const reportItems = sqliteTable(
+  "report_items",
+  {
+    kind: text("kind").notNull(),
+    jobId: integer("job_id").notNull(),
+    runId: text("run_id").notNull(),
+    list: text("list").notNull(),
+    sortKey: text("sort_key").notNull(),
+    item: text("item", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.jobId, t.runId, t.list, t.sortKey] })],
 );
 
 export type MentorRow = typeof mentors.$inferSelect;

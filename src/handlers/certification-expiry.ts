@@ -1,21 +1,31 @@
-import { applyEffects, DAY_MS, parseInstant } from "./effects";
+import { DAY_MS, parseInstant } from "../lib/instants";
 import {
+  countActiveMentors,
+  countExistingDedupeKeys,
   pauseMentors,
   queueNotifications,
-  readActiveMentorCertifications,
-  readExistingDedupeKeys,
+  readActiveMentorPage,
   type OutboxMessage,
-} from "./platform-queries";
-import type { JobHandler } from "./types";
+} from "../repositories/platform-repo";
+import { chunkedHandler, PAGE_ROWS } from "./chunked";
 
 export const PAUSE_REASON_CERT_EXPIRED = "certification_expired";
 export const REMINDER_KIND = "cert_expiry_reminder";
+export const MENTOR_PAUSED_KIND = "mentor_paused";
 /** Reminder windows in days, tightest first. */
 export const REMINDER_WINDOWS = [1, 7, 30] as const;
 export type ReminderWindow = (typeof REMINDER_WINDOWS)[number];
 
 export function reminderDedupeKey(certificationId: string, window: ReminderWindow): string {
   return `cert-expiry-reminder:${certificationId}:${window}`;
+}
+
+/**
+ * One notice per pause a certification's expiry caused: a certification
+ * renewed and expiring again later has another expires_at, so another notice.
+ */
+export function mentorPausedDedupeKey(mentorId: string, certificationId: string, expiredAt: string): string {
+  return `mentor-paused:${mentorId}:${certificationId}:${expiredAt}`;
 }
 
 /**
@@ -30,101 +40,123 @@ export function reminderWindow(expiresAt: Date, now: Date): ReminderWindow | nul
   return REMINDER_WINDOWS.find((days) => left <= days * DAY_MS) ?? null;
 }
 
-type Row = Awaited<ReturnType<typeof readActiveMentorCertifications>>[number];
+type Row = Awaited<ReturnType<typeof readActiveMentorPage>>[number];
 
 export interface ExpiryAssessment {
   mentorsChecked: number;
   expiredFound: number;
-  /** Mentors with at least one expired certification. */
-  mentorsToPause: string[];
+  /** Mentors with at least one expired certification, with their `mentor_paused` notice. */
+  pauses: OutboxMessage[];
   /** Every reminder due now, before removing those already queued. */
   reminders: OutboxMessage[];
-  /** Rows that could not be assessed (an expires_at that is not an instant). */
+  /** Certifications that could not be assessed (an expires_at that is not an instant). */
   errors: number;
 }
 
-/** Pure: what the nightly check finds in these rows at `now`. */
-export function assessCertifications(rows: readonly Row[], now: Date): ExpiryAssessment {
-  const checked = new Set<string>();
-  const toPause = new Set<string>();
-  const reminders: OutboxMessage[] = [];
-  let expiredFound = 0;
-  let errors = 0;
+/** Pure: what the nightly check finds in these mentors (one page) at `now`. */
+export function assessMentors(rows: readonly Row[], now: Date): ExpiryAssessment {
+  const out: ExpiryAssessment = { mentorsChecked: rows.length, expiredFound: 0, pauses: [], reminders: [], errors: 0 };
+  const nowIso = now.toISOString();
 
-  for (const row of rows) {
-    checked.add(row.mentorId);
-    if (row.certificationId === null) continue; // a mentor without certifications
-    const expiresAt = parseInstant(row.expiresAt);
-    if (expiresAt === null) {
-      errors++;
-      continue;
+  for (const mentor of rows) {
+    // The certification whose expiry pauses the mentor: the one that expired first.
+    let cause: { id: string; name: string; at: Date } | null = null;
+    for (const cert of mentor.certifications) {
+      const expiresAt = parseInstant(cert.expires_at);
+      if (expiresAt === null) {
+        out.errors++;
+        continue;
+      }
+      if (expiresAt.getTime() <= now.getTime()) {
+        out.expiredFound++;
+        const earlier = cause === null || expiresAt < cause.at || (+expiresAt === +cause.at && cert.id < cause.id);
+        if (earlier) cause = { id: cert.id, name: cert.name, at: expiresAt };
+        continue;
+      }
+      const window = reminderWindow(expiresAt, now);
+      if (window === null) continue;
+      out.reminders.push({
+        kind: REMINDER_KIND,
+        dedupeKey: reminderDedupeKey(cert.id, window),
+        mentorId: mentor.mentorId,
+        payload: {
+          mentor_id: mentor.mentorId,
+          email: mentor.email,
+          certification_id: cert.id,
+          certification_name: cert.name,
+          expires_at: expiresAt.toISOString(),
+          window_days: window,
+        },
+      });
     }
-    if (expiresAt.getTime() <= now.getTime()) {
-      expiredFound++;
-      toPause.add(row.mentorId);
-      continue;
-    }
-    const window = reminderWindow(expiresAt, now);
-    if (window === null) continue;
-    reminders.push({
-      dedupeKey: reminderDedupeKey(row.certificationId, window),
-      mentorId: row.mentorId,
+    if (cause === null) continue;
+    const expiredAt = cause.at.toISOString();
+    out.pauses.push({
+      kind: MENTOR_PAUSED_KIND,
+      dedupeKey: mentorPausedDedupeKey(mentor.mentorId, cause.id, expiredAt),
+      mentorId: mentor.mentorId,
       payload: {
-        mentor_id: row.mentorId,
-        email: row.email,
-        certification_id: row.certificationId,
-        certification_name: row.certificationName,
-        expires_at: expiresAt.toISOString(),
-        window_days: window,
+        mentor_id: mentor.mentorId,
+        name: mentor.name,
+        email: mentor.email,
+        certification_id: cause.id,
+        certification_name: cause.name,
+        expired_at: expiredAt,
+        paused_at: nowIso,
       },
     });
   }
-
-  return {
-    mentorsChecked: checked.size,
-    expiredFound,
-    mentorsToPause: [...toPause].sort(),
-    reminders,
-    errors,
-  };
+  return out;
 }
 
 /**
- * Nightly: pauses active mentors with an expired certification and queues one
- * reminder per certification and window for those expiring within 30 days.
+ * Nightly: pauses active mentors with an expired certification (and queues a
+ * `mentor_paused` notice for each) and queues one reminder per certification
+ * and window for those expiring within 30 days. One page of active mentors
+ * (by mentor_id) per step.
  *
  * Summary: `mentors_checked` (active mentors), `expired_found` (their expired
  * certifications), `auto_paused` (mentors paused), `reminders_sent` (reminders
- * newly queued; ones already in the outbox do not count), `errors` (bad rows,
- * skipped). Reads twice, writes once; a second run the same day changes nothing.
+ * newly queued by this run; ones already in the outbox do not count),
+ * `errors` (bad rows, skipped). A second run the same day changes nothing.
  */
-export const checkCertificationExpiry: JobHandler = async (ctx) => {
-  const { db, now } = ctx;
-  const assessment = assessCertifications(await readActiveMentorCertifications(db), now);
-  const alreadyQueued = await readExistingDedupeKeys(
-    db,
-    assessment.reminders.map((r) => r.dedupeKey),
+export function certificationExpiryHandler(pageRows = PAGE_ROWS) {
+  return chunkedHandler<{ after: string }>(
+    {
+      zero: { mentors_checked: 0, expired_found: 0, auto_paused: 0, reminders_sent: 0, errors: 0 },
+      count: (ctx) => countActiveMentors(ctx.db),
+      async chunk(ctx, cursor, limit) {
+        const { db, now } = ctx;
+        const rows = await readActiveMentorPage(db, cursor?.after ?? null, limit);
+        const found = assessMentors(rows, now);
+        const alreadyQueued = await countExistingDedupeKeys(db, found.reminders.map((r) => r.dedupeKey));
+        const nowIso = now.toISOString();
+        return {
+          counters: {
+            mentors_checked: found.mentorsChecked,
+            expired_found: found.expiredFound,
+            auto_paused: found.pauses.length,
+            reminders_sent: found.reminders.length - alreadyQueued,
+            errors: found.errors,
+          },
+          processed: rows.length,
+          next: rows.length < limit ? null : { after: rows[rows.length - 1]!.mentorId },
+          effects: ctx.dryRun
+            ? []
+            : [
+                ...pauseMentors(db, {
+                  mentorIds: found.pauses.map((p) => p.mentorId),
+                  reason: PAUSE_REASON_CERT_EXPIRED,
+                  pausedAt: nowIso,
+                  runId: ctx.runId,
+                }),
+                ...queueNotifications(db, [...found.pauses, ...found.reminders], nowIso, ctx.runId),
+              ],
+        };
+      },
+    },
+    pageRows,
   );
-  const newReminders = assessment.reminders.filter((r) => !alreadyQueued.has(r.dedupeKey));
+}
 
-  const summary = {
-    mentors_checked: assessment.mentorsChecked,
-    expired_found: assessment.expiredFound,
-    auto_paused: assessment.mentorsToPause.length,
-    reminders_sent: newReminders.length,
-    errors: assessment.errors,
-  };
-  if (ctx.dryRun) return summary;
-
-  const nowIso = now.toISOString();
-  await applyEffects(db, [
-    ...pauseMentors(db, {
-      mentorIds: assessment.mentorsToPause,
-      reason: PAUSE_REASON_CERT_EXPIRED,
-      pausedAt: nowIso,
-      runId: ctx.runId,
-    }),
-    ...queueNotifications(db, REMINDER_KIND, newReminders, nowIso, ctx.runId),
-  ]);
-  return summary;
-};
+export const checkCertificationExpiry = certificationExpiryHandler();

@@ -1,8 +1,20 @@
-import { applyEffects, parseInstant } from "./effects";
-import { liftPauses, readAutoLiftCandidates } from "./platform-queries";
-import type { JobHandler } from "./types";
+import { parseInstant } from "../lib/instants";
+import {
+  countOpenAutoLiftPauses,
+  liftPauses,
+  queueNotifications,
+  readOpenAutoLiftPage,
+  type OutboxMessage,
+} from "../repositories/platform-repo";
+import { chunkedHandler, PAGE_ROWS } from "./chunked";
 
-type Candidates = Awaited<ReturnType<typeof readAutoLiftCandidates>>;
+export const PAUSE_LIFTED_KIND = "pause_lifted";
+
+export function pauseLiftedDedupeKey(pauseId: number): string {
+  return `pause-lifted:${pauseId}`;
+}
+
+type Row = Awaited<ReturnType<typeof readOpenAutoLiftPage>>[number];
 
 export interface LiftPlan {
   /** Open pauses whose auto_lift_at has passed. */
@@ -10,44 +22,39 @@ export interface LiftPlan {
   liftPauseIds: number[];
   /** Mentors of lifted pauses; each is reactivated only if no open pause remains. */
   liftMentorIds: string[];
+  /** One `pause_lifted` notice per lifted pause. */
+  notices: OutboxMessage[];
   kept: number;
   errors: number;
 }
 
 type CertificationState = "valid" | "unknown" | "expired";
-// A mentor's state is the worst of their certifications' states.
-const severity: Record<CertificationState, number> = { valid: 0, unknown: 1, expired: 2 };
 
-/** Per mentor: expired if any certification has expired; else unknown if any is unreadable. */
-function certificationStates(
-  certs: Candidates["mentorCertifications"],
-  now: Date,
-): Map<string, CertificationState> {
-  const states = new Map<string, CertificationState>();
-  for (const cert of certs) {
-    const expiresAt = parseInstant(cert.expiresAt);
-    const state: CertificationState =
-      expiresAt === null ? "unknown" : expiresAt.getTime() <= now.getTime() ? "expired" : "valid";
-    const previous = states.get(cert.mentorId) ?? "valid";
-    states.set(cert.mentorId, severity[state] > severity[previous] ? state : previous);
+/** A mentor's state is the worst of their certifications': expired, else unknown if any is unreadable. */
+function certificationState(expiries: readonly string[], now: Date): CertificationState {
+  let state: CertificationState = "valid";
+  for (const value of expiries) {
+    const expiresAt = parseInstant(value);
+    if (expiresAt === null) state = "unknown";
+    else if (expiresAt.getTime() <= now.getTime()) return "expired";
   }
-  return states;
+  return state;
 }
 
 /**
- * Pure: which due pauses to lift and which to keep.
+ * Pure: which due pauses of this page to lift and which to keep.
  * A pause with an unreadable auto_lift_at is an error and not checked (it cannot
  * be known to be due). A due pause whose mentor has no expired certification
  * but an unreadable one is checked, counted as an error and left open: the
  * mentor is not reactivated on a certification nobody can read.
  * So pauses_checked = lifted + kept + (due pauses in error).
  */
-export function planLifts(candidates: Candidates, now: Date): LiftPlan {
-  const states = certificationStates(candidates.mentorCertifications, now);
-  const plan: LiftPlan = { checked: 0, liftPauseIds: [], liftMentorIds: [], kept: 0, errors: 0 };
+export function planLifts(rows: readonly Row[], now: Date): LiftPlan {
+  const plan: LiftPlan = { checked: 0, liftPauseIds: [], liftMentorIds: [], notices: [], kept: 0, errors: 0 };
   const mentors = new Set<string>();
+  const liftedAt = now.toISOString();
 
-  for (const pause of candidates.openPauses) {
+  for (const pause of rows) {
     const due = parseInstant(pause.autoLiftAt);
     if (due === null) {
       plan.errors++;
@@ -55,12 +62,26 @@ export function planLifts(candidates: Candidates, now: Date): LiftPlan {
     }
     if (due.getTime() > now.getTime()) continue;
     plan.checked++;
-    const state = states.get(pause.mentorId) ?? "valid";
+    const state = certificationState(pause.expiries, now);
     if (state === "expired") plan.kept++;
     else if (state === "unknown") plan.errors++;
     else {
       plan.liftPauseIds.push(pause.pauseId);
       mentors.add(pause.mentorId);
+      plan.notices.push({
+        kind: PAUSE_LIFTED_KIND,
+        dedupeKey: pauseLiftedDedupeKey(pause.pauseId),
+        mentorId: pause.mentorId,
+        payload: {
+          mentor_id: pause.mentorId,
+          name: pause.name,
+          email: pause.email,
+          pause_id: pause.pauseId,
+          reason: pause.reason,
+          paused_at: pause.pausedAt,
+          lifted_at: liftedAt,
+        },
+      });
     }
   }
   plan.liftMentorIds = [...mentors].sort();
@@ -69,23 +90,39 @@ export function planLifts(candidates: Candidates, now: Date): LiftPlan {
 
 /**
  * Lifts open pauses whose auto_lift_at has passed, unless the mentor still has
- * an expired certification (kept). A lifted mentor goes back to 'active' only
- * when no other pause of theirs is still open.
+ * an expired certification (kept), and queues a `pause_lifted` notice for each.
+ * A lifted mentor goes back to 'active' only when no other pause of theirs is
+ * still open (also when that pause is lifted by a later step of the same run).
+ * One page of open auto-lift pauses (by pause_id) per step.
  *
- * Summary: `pauses_checked`, `lifted`, `kept`, `errors`. Reads once (one batch),
- * writes once; lifting is conditional on lifted_at IS NULL, so a rerun lifts nothing.
+ * Summary: `pauses_checked`, `lifted`, `kept`, `errors`. Lifting is
+ * conditional on lifted_at IS NULL, so a rerun lifts nothing.
  */
-export const liftExpiredPauses: JobHandler = async (ctx) => {
-  const { db, now } = ctx;
-  const plan = planLifts(await readAutoLiftCandidates(db), now);
-  const summary = {
-    pauses_checked: plan.checked,
-    lifted: plan.liftPauseIds.length,
-    kept: plan.kept,
-    errors: plan.errors,
-  };
-  if (!ctx.dryRun) {
-    await applyEffects(db, liftPauses(db, plan.liftPauseIds, plan.liftMentorIds, now.toISOString()));
-  }
-  return summary;
-};
+export function pauseAutoLiftHandler(pageRows = PAGE_ROWS) {
+  return chunkedHandler<{ after: number }>(
+    {
+      zero: { pauses_checked: 0, lifted: 0, kept: 0, errors: 0 },
+      count: (ctx) => countOpenAutoLiftPauses(ctx.db),
+      async chunk(ctx, cursor, limit) {
+        const { db, now } = ctx;
+        const rows = await readOpenAutoLiftPage(db, cursor?.after ?? 0, limit);
+        const plan = planLifts(rows, now);
+        const nowIso = now.toISOString();
+        return {
+          counters: { pauses_checked: plan.checked, lifted: plan.liftPauseIds.length, kept: plan.kept, errors: plan.errors },
+          processed: rows.length,
+          next: rows.length < limit ? null : { after: rows[rows.length - 1]!.pauseId },
+          effects: ctx.dryRun
+            ? []
+            : [
+                ...liftPauses(db, plan.liftPauseIds, plan.liftMentorIds, nowIso),
+                ...queueNotifications(db, plan.notices, nowIso, ctx.runId),
+              ],
+        };
+      },
+    },
+    pageRows,
+  );
+}
+
+export const liftExpiredPauses = pauseAutoLiftHandler();

@@ -6,6 +6,7 @@ import { isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { listJobsAfter, listUnarmedOrOverdue } from "../repositories/jobs-repo";
 import { pruneRuns } from "../repositories/runs-repo";
+import { pruneRunSteps } from "../services/run-steps-retention";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 
 /** How often the supervisor's own alarm runs a pass. */
@@ -91,6 +92,7 @@ export class Supervisor extends DurableObject<Env> {
         }
       }
       for (const row of window) report.pruned_runs += await pruneRuns(this.db, row.jobId, RUNS_KEPT_PER_JOB);
+      await pruneRunSteps(this.db, now); // issue 11: the step ledger's retention (src/services/run-steps-retention.ts)
     } finally {
       this.ctx.storage.kv.put("last_pass", report);
       await this.ctx.storage.setAlarm(Date.now() + PASS_INTERVAL_MS);

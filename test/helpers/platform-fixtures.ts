@@ -21,7 +21,7 @@ export function db(): Db {
 export async function resetPlatform(): Promise<void> {
   await DB.batch(
     // Children first: D1 enforces the foreign keys.
-    ["notification_outbox", "reports", "pauses", "certifications", "mentors"].map((t) =>
+    ["notification_outbox", "reports", "report_items", "run_steps", "pauses", "certifications", "mentors"].map((t) =>
       DB.prepare(`DELETE FROM ${t}`),
     ),
   );
@@ -81,6 +81,9 @@ export async function snapshot(): Promise<Record<string, unknown[]>> {
   return out;
 }
 
+let runs = 0;
+
+/** A run's context; each call is a new run (its own run id) unless `runId` is given. */
 export function ctx(now: Date, overrides: Partial<HandlerContext> = {}): HandlerContext {
-  return { db: db(), now, dryRun: false, runId: "run-0001", jobId: 1, jobName: "test-job", ...overrides };
+  return { db: db(), now, dryRun: false, runId: `run-t${++runs}`, jobId: 1, jobName: "test-job", ...overrides };
 }

@@ -1,4 +1,4 @@
-import { registerHandler } from "../../src/handlers";
+import { oneStep, registerHandler } from "../../src/handlers";
 
 /**
  * Handlers that exist only in tests, registered in code exactly as real ones
@@ -28,18 +28,18 @@ export function failNext(jobName: string, count: number) {
 
 const count = (jobName: string) => calls.set(jobName, (calls.get(jobName) ?? 0) + 1);
 
-registerHandler("testNoop", async ({ jobName, dryRun }) => {
+registerHandler("testNoop", oneStep(async ({ jobName, dryRun }) => {
   count(jobName);
   return { done: 1, dry_run: dryRun ? 1 : 0 };
-});
+}));
 
-registerHandler("testGated", async ({ jobName }) => {
+registerHandler("testGated", oneStep(async ({ jobName }) => {
   count(jobName);
   await gates.get(jobName)?.promise;
   return { done: 1 };
-});
+}));
 
-registerHandler("testFlaky", async ({ jobName }) => {
+registerHandler("testFlaky", oneStep(async ({ jobName }) => {
   count(jobName);
   const left = failuresLeft.get(jobName) ?? 0;
   if (left > 0) {
@@ -47,9 +47,9 @@ registerHandler("testFlaky", async ({ jobName }) => {
     throw new Error(`planned failure (${left} left)`);
   }
   return { done: 1 };
-});
+}));
 
-registerHandler("testBroken", async ({ jobName }) => {
+registerHandler("testBroken", oneStep(async ({ jobName }) => {
   count(jobName);
   throw new Error("the handler broke on purpose");
-});
+}));
