@@ -40,7 +40,10 @@ export function jobDetail(row: JobRow, upcoming: Date[]) {
   };
 }
 
-export function run(row: RunRow) {
+/** How far a running run has got, as its handler counts it (the last committed step). */
+export type Progress = { processed: number; total: number | null };
+
+export function run(row: RunRow, progress?: Progress) {
   return {
     run_id: formatRunId(row.runNo),
     status: row.status,
@@ -54,6 +57,7 @@ export function run(row: RunRow) {
     duration_ms: row.durationMs,
     result_summary: row.resultSummary ?? null,
     ...(row.error === null ? {} : { error: row.error }),
+    ...(progress ? { progress } : {}),
   };
 }
 

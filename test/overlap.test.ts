@@ -5,6 +5,7 @@ import { call, registerJob, uniqueName } from "./helpers/api";
 import { advanceClock, freezeClock } from "./helpers/clock";
 import { alarmFor, editRunning, fireAlarm, inspect, jobRow, minuteFloor, runsOf, setNext, settled } from "./helpers/scheduler";
 import { calls, gate } from "./helpers/test-handlers";
+import { MAX_RESUMES, STEP_CHECK_MS } from "../src/scheduler/alarm-plan";
 
 beforeEach(() => freezeClock());
 const clockNow = () => clock.now().getTime();
@@ -95,7 +96,9 @@ describe("a run whose object died mid-run", () => {
     const run = await trigger(name);
     await started(name);
     const state = await inspect(name);
-    expect(Date.parse(state.alarmAt!)).toBe(state.running[0]!.deadlineAt); // the alarm watches the deadline
+    const [going] = state.running;
+    // The alarm watches the step: it looks whether its instance is still there before the deadline comes.
+    expect(Date.parse(state.alarmAt!)).toBe(Math.min(going!.deadlineAt!, going!.inFlight!.since + STEP_CHECK_MS));
 
     advanceClock(30_000);
     await fireAlarm(name);
@@ -113,18 +116,34 @@ describe("a run whose object died mid-run", () => {
     expect(runs.find((r) => `run-${String(r.run_no).padStart(4, "0")}` === run.json.run_id)?.status).toBe("failed");
   });
 
-  it("survives a restart: the stored run is reaped even though no attempt is in memory", async () => {
+  it("survives a restart: a step left going by a gone instance starts again, and the run completes once", async () => {
     const name = uniqueName("restarted");
     await registerJob(name, { handler: "testGated", timeout_seconds: 60 });
-    gate(name); // never released: the attempt is lost with the "old" object
+    const release = gate(name);
     await trigger(name);
     await started(name);
-    // Simulate the restart: the deadline is in the stored entry, not in memory.
-    await editRunning(name, (entry) => ({ ...entry, deadlineAt: clockNow() - 1 }));
+    // Simulate the restart: the stored step names an instance of the object that is gone.
+    await editRunning(name, (entry) => ({ ...entry, inFlight: { ...entry.inFlight!, owner: "a-gone-instance" }, deadlineAt: clockNow() - 1 }));
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(calls.get(name)).toBe(2)); // started again, its deadline renewed
+    expect((await inspect(name)).running[0]).toMatchObject({ resumes: 1 });
+    release();
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", run_no: 1 });
+  });
+
+  it(`a step that keeps dying with its instance is failed after ${MAX_RESUMES} restarts, not started forever`, async () => {
+    const name = uniqueName("crashloop");
+    await registerJob(name, { handler: "testGated" });
+    gate(name); // never released
+    await trigger(name);
+    await started(name);
+    await editRunning(name, (entry) => ({ ...entry, inFlight: { ...entry.inFlight!, owner: "a-gone-instance" }, resumes: MAX_RESUMES }));
     await fireAlarm(name);
     const [run] = await runsOf(name);
-    expect(run!.status).toBe("failed");
-    expect(run!.error).toMatch(/restarted mid-run/);
+    expect(run).toMatchObject({ status: "failed" });
+    expect(run!.error).toMatch(new RegExp(`restarted ${MAX_RESUMES} times during one step`));
   });
 });
 

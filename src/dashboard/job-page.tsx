@@ -7,6 +7,16 @@ import { RunChart } from "./run-chart";
 type Job = Awaited<ReturnType<typeof getJob>>;
 type Run = Awaited<ReturnType<typeof listJobRuns>>["data"][number];
 
+/** How far a running run has got: a bar where the handler knows the total, a count where it does not. */
+function RunProgress(props: { processed: number; total: number | null }) {
+  const label = props.total === null ? `${props.processed} processed` : `${props.processed} of ${props.total}`;
+  return (
+    <span class="block" data-run-progress={label}>
+      {props.total === null ? null : <progress value={props.processed} max={props.total} />} <span class="muted">{label}</span>
+    </span>
+  );
+}
+
 function Actions(props: { job: Job }) {
   return (
     <div
@@ -60,6 +70,7 @@ function RunsTable(props: { runs: Run[]; now: Date }) {
             <td data-label="Status">
               <StatusBadge status={run.status} /> {run.dry_run ? <span class="badge dry">dry run</span> : null}
               {run.attempts > 1 ? <span class="muted block">{run.attempts} attempts</span> : null}
+              {run.progress ? <RunProgress {...run.progress} /> : null}
             </td>
             <td data-label="Triggered by">{run.triggered_by}</td>
             <td data-label="Started">

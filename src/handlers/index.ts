@@ -1,12 +1,7 @@
-import type { Db } from "../db/client";
-import { findJobIdByName } from "../repositories/run-steps-repo";
 import { checkCertificationExpiry } from "./certification-expiry";
 import { liftExpiredPauses } from "./pause-auto-lift";
 import type { HandlerContext, JobHandler, ResultSummary } from "./types";
 import { generateWeeklyExpiryReport } from "./weekly-expiry-report";
-
-// Handlers that finish in one step and keep no ledger (see oneStep).
-const singleStep = new WeakSet<JobHandler>();
 
 /**
  * A handler whose whole work is one short call: it is done after its first
@@ -20,7 +15,6 @@ export function oneStep(run: (ctx: HandlerContext) => Promise<ResultSummary>): J
       return { done: true, summary, progress: { processed: 1, total: 1 } };
     },
   };
-  singleStep.add(handler);
   return handler;
 }
 
@@ -31,33 +25,9 @@ const registry = new Map<string, JobHandler>([
   ["generateWeeklyExpiryReport", generateWeeklyExpiryReport],
 ]);
 
-/** The handler registered under this name: the job's object calls its `step` once per alarm invocation. */
-export function getStepHandler(name: string): JobHandler | undefined {
+/** The handler registered under this name: the job's object calls its `step` once per invocation. */
+export function getHandler(name: string): JobHandler | undefined {
   return registry.get(name);
-}
-
-/** The context the run executor builds today (it has no job id yet). */
-type ExecutorContext = Omit<HandlerContext, "jobId"> & { jobId?: number; db: Db };
-
-/**
- * TEMPORARY adapter, to be removed when the job's Durable Object runs one
- * step per alarm invocation (issue 11, wired by the lead): runs a handler's
- * steps in a loop within ONE invocation, for src/scheduler/run-executor.ts,
- * which still expects `(ctx) => Promise<ResultSummary>`. A big run through
- * this loop still meets D1's per-invocation query limit; that is what the
- * step-per-alarm engine fixes. The executor's context has no job id yet, so
- * it is looked up by name (chunked handlers key their ledger by it).
- */
-export function getHandler(name: string): ((ctx: ExecutorContext) => Promise<ResultSummary>) | undefined {
-  const handler = registry.get(name);
-  if (!handler) return undefined;
-  return async (ctx) => {
-    const jobId = ctx.jobId ?? (singleStep.has(handler) ? 0 : ((await findJobIdByName(ctx.db, ctx.jobName)) ?? 0));
-    for (;;) {
-      const result = await handler.step({ ...ctx, jobId });
-      if (result.done) return result.summary;
-    }
-  };
 }
 
 export function isHandlerName(name: string): boolean {

@@ -1,7 +1,6 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
-import { jobs } from "../db/schema";
 import { runSteps, type RunStepRow } from "../db/run-steps-schema";
 
 // The step ledger: one row per committed step of a run. Its primary key
@@ -36,15 +35,6 @@ export function deleteStepsBefore(db: Db, jobId: number, runId: string, stepNo: 
 export function isStepConflict(error: unknown): boolean {
   const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
   return /UNIQUE constraint failed: run_steps\./.test(text);
-}
-
-/**
- * TEMPORARY (for the step adapter in src/handlers/index.ts only): the job id
- * of the registration with this name, until the run context carries it.
- */
-export async function findJobIdByName(db: Db, jobName: string): Promise<number | null> {
-  const [row] = await db.select({ jobId: jobs.jobId }).from(jobs).where(eq(jobs.jobName, jobName)).limit(1);
-  return row?.jobId ?? null;
 }
 
 /**

@@ -224,6 +224,10 @@ export const RunSchema = z
     duration_ms: z.number().int().nullable(),
     result_summary: z.record(z.string(), z.unknown()).nullable(),
     error: z.string().optional(),
+    progress: z
+      .object({ processed: z.number().int(), total: z.number().int().nullable() })
+      .optional()
+      .openapi({ description: "While a run goes: how far it has got, as its handler counts (rows processed of the total, where the handler knows it)." }),
   })
   .openapi("Run");
 

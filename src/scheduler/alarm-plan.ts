@@ -26,23 +26,41 @@ export type InstantPlan =
   | { action: "move"; next: number | null };
 
 export interface AlarmPlan {
-  /** Attempts past their deadline: recorded as failed. */
+  /** Steps this instance runs past their deadline (hung), and runs whose steps keep dying with their instance: recorded as failed. */
   reap: RunningEntry[];
   /** Runs whose backoff is over: their next attempt starts. */
   retry: RunningEntry[];
+  /**
+   * Runs whose next step is due, and steps left going by an instance of the
+   * object that is gone (a restart, a deploy): each starts now, from the run's
+   * last committed step.
+   */
+  step: RunningEntry[];
   /** Scheduled runs going for a while: written to D1 as running. */
   admit: RunningEntry[];
   /** Null while the next instant has not come (or the job is not scheduled). */
   instant: InstantPlan | null;
 }
 
-/** Pure: what an alarm at `now` does, from what the object stores. */
-export function planAlarm(schedule: Schedule, running: RunningEntry[], now: number): AlarmPlan {
-  const reap = running.filter((e) => e.deadlineAt !== null && e.deadlineAt <= now);
+/**
+ * How long a step may go before the alarm looks whether the instance running it
+ * is still there (after a restart, the step starts again from its last commit).
+ */
+export const STEP_CHECK_MS = 10_000;
+
+/** Restarts in a row, each during the same step, after which a run is failed rather than started again (a step that kills its instance). */
+export const MAX_RESUMES = 5;
+
+/** Pure: what an alarm at `now` does, from what the object stores; `instance` is this instance of the object. */
+export function planAlarm(schedule: Schedule, running: RunningEntry[], now: number, instance: string): AlarmPlan {
+  const orphaned = (e: RunningEntry) => e.inFlight !== null && e.inFlight.owner !== instance;
+  // A step left by a gone instance is started again whatever its deadline: the run was making progress when its instance went.
+  const reap = running.filter((e) => (orphaned(e) ? e.resumes >= MAX_RESUMES : e.deadlineAt !== null && e.deadlineAt <= now));
   const live = running.filter((e) => !reap.includes(e));
   return {
     reap,
     retry: live.filter((e) => e.retryAt !== null && e.retryAt <= now),
+    step: live.filter((e) => (e.stepAt !== null && e.stepAt <= now) || orphaned(e)),
     admit: live.filter((e) => e.admitAt !== null && e.admitAt <= now),
     instant: planInstant(schedule, live, now),
   };
@@ -66,9 +84,11 @@ function planInstant(schedule: Schedule, live: RunningEntry[], now: number): Ins
   return { action: "run", scheduledFor, catchUp: due.run.catchUp, missed: due.missed, next: following };
 }
 
-/** The times runs in progress need the alarm for: a deadline, a retry, a late admission. */
+/** The times runs in progress need the alarm for: a deadline, a retry, a late admission, a next step, a step to look at. */
 export function runWakeTimes(running: RunningEntry[]): number[] {
-  return running.flatMap((e) => [e.deadlineAt, e.retryAt, e.admitAt].filter((t): t is number => t !== null));
+  return running.flatMap((e) =>
+    [e.deadlineAt, e.retryAt, e.admitAt, e.stepAt, e.inFlight && e.inFlight.since + STEP_CHECK_MS].filter((t): t is number => t !== null),
+  );
 }
 
 /** When the object must wake next (null: never): the earliest of the next instant less the lead, and what runs need. */

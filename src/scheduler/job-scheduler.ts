@@ -18,7 +18,7 @@ import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
 import { newJob, patchChanges, requireMatch, type IfMatch } from "./job-changes";
 import { configFromRow, retryDelayMs, sameConfig, sameTiming, type JobConfig } from "./job-config";
-import { executeAttempt, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry } from "./run-executor";
+import { executeStep, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry, type StepOutcome } from "./run-executor";
 
 /** A refusal as it crosses the RPC boundary (an ApiError's fields; the class itself does not). */
 export interface Refusal {
@@ -58,6 +58,8 @@ export class JobScheduler extends DurableObject<Env> {
   /** How long before the next instant the alarm wakes this object (FIRE_LEAD_MS). */
   private readonly leadMs: number;
   private lock: Promise<unknown> = Promise.resolve();
+  /** This instance of the object: a step left going by another (gone) instance is started again. */
+  private readonly instance = crypto.randomUUID();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -241,8 +243,7 @@ export class JobScheduler extends DurableObject<Env> {
         dry_run: request.dryRun,
       }, now);
       if (!(await admitRun(this.db, runStart(entry), { version: job.version }, audit))) throw changedMeanwhile(jobName);
-      this.ctx.storage.kv.put(entry.key, entry);
-      this.launch(entry);
+      this.launch(entry, "start");
       await this.arm();
       return { runId: entry.runId, triggeredAt: isoMs(now) };
     });
@@ -299,9 +300,10 @@ export class JobScheduler extends DurableObject<Env> {
     await this.awaitInstant(clock.now());
     await this.exclusive(async () => {
       const now = clock.now();
-      const plan = planAlarm(this.read(), this.running(), now.getTime());
+      const plan = planAlarm(this.read(), this.running(), now.getTime(), this.instance);
       await this.reap(plan.reap, now);
-      for (const entry of plan.retry) this.startRetry(entry, now);
+      for (const entry of plan.retry) this.launch({ ...entry, attempts: entry.attempts + 1, retryAt: null }, "retry");
+      for (const entry of plan.step) this.launch(entry.inFlight ? { ...entry, resumes: entry.resumes + 1 } : entry, entry.inFlight ? "resume" : "step");
       for (const entry of plan.admit) await this.admitLate(entry);
       if (plan.instant) await this.applyInstant(plan.instant, now);
       await this.arm();
@@ -350,25 +352,36 @@ export class JobScheduler extends DurableObject<Env> {
       triggeredBy: "scheduler",
       dryRun: false,
     });
-    this.ctx.storage.kv.put(entry.key, entry);
-    this.launch(entry);
+    this.launch(entry, "start");
     if (plan.missed > 0) logEvent("job.misfire", { job_name: config.jobName, missed: plan.missed, catch_up: plan.catchUp });
   }
 
   // ---- runs in progress ----
 
   /**
-   * Starts an attempt in the next macrotask rather than in the alarm's own
-   * turn: every other object due at the same instant claims its run first,
-   * so one job's handler never delays another job's start. The outcome is
-   * settled in the owner's turn.
+   * Starts one step of a run, in the next macrotask rather than in the
+   * caller's own turn: every other object due at the same instant claims its
+   * run first, so one job's handler never delays another job's start. Each
+   * step is its own invocation (the run's first from its claim, each next one
+   * from an alarm), so a long run is bounded per invocation, lets every other
+   * request in between, and goes on after a restart from its last committed
+   * step. The outcome is settled in the owner's turn. A step may take
+   * `timeout_seconds`; a run making progress is never timed out.
    */
-  private launch(entry: RunningEntry): void {
+  private launch(entry: RunningEntry, why: "start" | "step" | "retry" | "resume"): void {
+    const now = clock.now().getTime();
+    const going: RunningEntry = {
+      ...entry,
+      stepAt: null,
+      inFlight: { owner: this.instance, token: crypto.randomUUID(), since: now },
+      deadlineAt: now + entry.timeoutSeconds * 1000,
+    };
+    this.ctx.storage.kv.put(going.key, going);
     this.ctx.waitUntil(
       clock
         .sleep(0)
         .then(async () => {
-          if (entry.attempts === 1) {
+          if (why === "start") {
             logEvent("run.start", {
               job_name: entry.jobName,
               run_id: entry.runId,
@@ -378,12 +391,14 @@ export class JobScheduler extends DurableObject<Env> {
               scheduled_for: entry.scheduledFor,
               started_at: isoMs(entry.startedAt),
             });
-          } else if (entry.admitAt === null) {
+          } else if (why === "retry" && entry.admitAt === null) {
             await setAttempts(this.db, entry.jobId, entry.runNo, entry.attempts);
+          } else if (why === "resume") {
+            logEvent("run.resume", { job_name: entry.jobName, run_id: entry.runId, progress: entry.progress }, "warn");
           }
-          const outcome = await executeAttempt(this.db, entry);
+          const outcome = await executeStep(this.db, going);
           await this.exclusive(async () => {
-            await this.settle(entry, outcome, clock.now());
+            await this.settle(going, outcome, clock.now());
             await this.arm();
           });
         })
@@ -391,24 +406,23 @@ export class JobScheduler extends DurableObject<Env> {
     );
   }
 
-  /** An attempt's outcome: a retry after backoff if the run may have one, else the run's record. */
-  private async settle(attempt: RunningEntry, outcome: AttemptOutcome, now: Date): Promise<void> {
-    const entry = this.ctx.storage.kv.get<RunningEntry>(attempt.key);
-    // Reaped as timed out meanwhile, or superseded by another attempt: its outcome stands.
-    if (!entry || entry.attempts !== attempt.attempts || entry.retryAt !== null) return;
+  /** A step's outcome: the next step (due now), a retry after backoff if the run may have one, or the run's record. */
+  private async settle(step: RunningEntry, outcome: StepOutcome, now: Date): Promise<void> {
+    const entry = this.ctx.storage.kv.get<RunningEntry>(step.key);
+    // Reaped as timed out meanwhile, or started again by another instance: that one's outcome stands.
+    if (!entry || entry.inFlight?.token !== step.inFlight?.token) return;
+    const idle = { ...entry, inFlight: null, deadlineAt: null };
+    if (outcome.status === "more") {
+      this.ctx.storage.kv.put(entry.key, { ...idle, stepAt: now.getTime(), progress: outcome.progress, resumes: 0 });
+      return;
+    }
     if (outcome.status === "failed" && entry.attempts <= entry.maxRetries && !entry.final) {
       const retryAt = now.getTime() + retryDelayMs(entry.attempts);
-      this.ctx.storage.kv.put(entry.key, { ...entry, deadlineAt: null, retryAt });
+      this.ctx.storage.kv.put(entry.key, { ...idle, retryAt });
       logEvent("run.retry", { job_name: entry.jobName, run_id: entry.runId, attempts: entry.attempts, error: outcome.error, retry_at: isoMs(retryAt) }, "warn");
       return;
     }
-    await this.record(entry, outcome, now);
-  }
-
-  private startRetry(entry: RunningEntry, now: Date): void {
-    const next: RunningEntry = { ...entry, attempts: entry.attempts + 1, retryAt: null, deadlineAt: now.getTime() + entry.timeoutSeconds * 1000 };
-    this.ctx.storage.kv.put(next.key, next);
-    this.launch(next);
+    await this.record(entry, { ...outcome, status: outcome.status === "done" ? "success" : "failed" }, now);
   }
 
   /** Writes a scheduled run still going to D1 as running, so it shows in the API. */
@@ -417,12 +431,14 @@ export class JobScheduler extends DurableObject<Env> {
     await admitRun(this.db, runStart(entry), this.position(entry.jobId));
   }
 
-  /** Closes as failed every attempt that outlived its timeout (its object died, or it hung). */
+  /** Closes as failed every run whose step hung past its timeout, or whose step kept dying with its instance. */
   private async reap(expired: RunningEntry[], now: Date): Promise<void> {
     for (const entry of expired) {
       const error =
-        `timed out: attempt ${entry.attempts} did not complete within timeout_seconds=${entry.timeoutSeconds} ` +
-        `(the handler hung, or the job's Durable Object was restarted mid-run)`;
+        entry.resumes > 0 && entry.inFlight?.owner !== this.instance
+          ? `failed: the job's Durable Object restarted ${entry.resumes} times during one step of attempt ${entry.attempts}`
+          : `timed out: a step of attempt ${entry.attempts} did not complete within timeout_seconds=${entry.timeoutSeconds} ` +
+            "(the handler hung)";
       await this.record(entry, { status: "failed", summary: null, error }, now);
     }
   }

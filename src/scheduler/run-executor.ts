@@ -1,6 +1,5 @@
 import type { Db } from "../db/client";
 import { getHandler } from "../handlers";
-import { clock } from "../lib/clock";
 import { formatRunId, isoMs } from "../lib/ids";
 import type { RunOutcome, RunStart } from "../repositories/runs-repo";
 import type { JobConfig } from "./job-config";
@@ -37,6 +36,14 @@ export interface RunningEntry {
   admitAt: number | null;
   /** Set when the job was paused or deleted during the run: the attempt going finishes, no retry follows. */
   final: boolean;
+  /** When the run's next step starts (each step is its own invocation); null while one is going, or a retry waits. */
+  stepAt: number | null;
+  /** The step going now, and which instance of the object runs it: one that died with its instance is started again. */
+  inFlight: { owner: string; token: string; since: number } | null;
+  /** What the handler reported after its last step. */
+  progress: { processed: number; total: number | null } | null;
+  /** Times the step going now was started again after its instance went (reset by each committed step). */
+  resumes: number;
 }
 
 export const RUN_KEY_PREFIX = "run:";
@@ -65,6 +72,10 @@ export function newRun(
     retryAt: null,
     admitAt: run.scheduledFor === null ? null : run.startedAt + ADMIT_AFTER_MS,
     final: false,
+    stepAt: run.startedAt,
+    inFlight: null,
+    progress: null,
+    resumes: 0,
   };
 }
 
@@ -83,25 +94,33 @@ export function runStart(entry: RunningEntry): RunStart {
   };
 }
 
+/** What came of one step: the run is done, has more steps to go, or the attempt failed. */
+export type StepOutcome =
+  | { status: "done"; summary: Record<string, number>; error: null }
+  | { status: "more"; summary: Record<string, number>; progress: { processed: number; total: number | null }; error: null }
+  | { status: "failed"; summary: null; error: string };
+
+/** A run's final outcome, as its record says. */
 export type AttemptOutcome = Pick<RunOutcome, "status" | "error"> & { summary: Record<string, number> | null };
 
 /**
- * Runs one attempt of a run's handler and returns what came of it. It
- * decides nothing: the job's object records the outcome, or retries.
+ * Runs one step of a run's handler and returns what came of it. It decides
+ * nothing: the job's object records the outcome, schedules the next step, or
+ * retries. Every step of a run sees the same `now`: the run's start.
  */
-export async function executeAttempt(db: Db, entry: RunningEntry): Promise<AttemptOutcome> {
+export async function executeStep(db: Db, entry: RunningEntry): Promise<StepOutcome> {
   try {
     const handler = getHandler(entry.handler);
     if (!handler) throw new Error(`handler "${entry.handler}" is not registered in this deployment`);
-    const summary = await handler({
+    const { done, summary, progress } = await handler.step({
       db,
-      now: clock.now(),
+      now: new Date(entry.startedAt),
       dryRun: entry.dryRun,
       runId: entry.runId,
       jobId: entry.jobId,
       jobName: entry.jobName,
     });
-    return { status: "success", summary, error: null };
+    return done ? { status: "done", summary, error: null } : { status: "more", summary, progress, error: null };
   } catch (thrown) {
     return { status: "failed", summary: null, error: thrown instanceof Error ? thrown.message : String(thrown) };
   }

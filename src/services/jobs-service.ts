@@ -8,6 +8,7 @@ import { iso, parseRunId } from "../lib/ids";
 import * as present from "../presenters";
 import * as jobsRepo from "../repositories/jobs-repo";
 import * as runsRepo from "../repositories/runs-repo";
+import * as runStepsRepo from "../repositories/run-steps-repo";
 import type { CreateJobInput, PatchJobInput, TriggerInput } from "../routes/schemas";
 import type { IfMatch } from "../scheduler/job-changes";
 import type { Answer } from "../scheduler/job-scheduler";
@@ -76,8 +77,16 @@ export async function listJobRuns(db: Db, jobName: string, limit: number, cursor
   const beforeRunNo = cursor === undefined ? undefined : (parseRunId(cursor) ?? undefined);
   const rows = await runsRepo.listRuns(db, job.jobId, limit + 1, beforeRunNo);
   const page = rows.slice(0, limit);
+  // A run going shows how far it has got: its last committed step (one indexed read each; few runs are running at once).
+  const progress = await Promise.all(
+    page.map(async (row) => {
+      if (row.status !== "running") return undefined;
+      const step = await runStepsRepo.readLastStep(db, job.jobId, present.run(row).run_id);
+      return step ? { processed: step.processed, total: step.total } : undefined;
+    }),
+  );
   return {
-    data: page.map(present.run),
+    data: page.map((row, i) => present.run(row, progress[i])),
     next_cursor: rows.length > limit ? present.run(page[page.length - 1]!).run_id : null,
   };
 }
