@@ -176,6 +176,17 @@ describe("PUT /platform/mentors and /platform/certifications", () => {
     expect(elsewhere.json.error.message).toContain(`${MAX_BODY_BYTES} bytes (16 KiB)`);
   });
 
+  it("refuses a body that is not JSON, or not sent as JSON, like every other route", async () => {
+    const broken = await call("PUT", "/platform/mentors", { rawBody: '{"mentors": [', headers: { "content-type": "application/json" } });
+    expect(broken.status).toBe(400);
+    expect(broken.json.error.message).toMatch(/not valid JSON/);
+    const text = await call("PUT", "/platform/mentors", { rawBody: JSON.stringify({ mentors: [mentor(1)] }), headers: { "content-type": "text/plain" } });
+    expect(text.status).toBe(415);
+    const notObject = await call("PUT", "/platform/mentors", { body: [mentor(1)] });
+    expect(notObject.status).toBe(400);
+    expect((await snapshot()).mentors).toEqual([]);
+  });
+
   it("needs the token, for every platform route, even with a body", async () => {
     for (const [method, path, body] of [
       ["PUT", "/platform/mentors", { mentors: [mentor(1)] }],
