@@ -1,5 +1,6 @@
-import { count, inArray, sql, type SQL } from "drizzle-orm";
+import { inArray, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { certifications, mentors, pauses } from "../db/platform-schema";
 import { auditLog } from "../db/schema";
@@ -72,7 +73,7 @@ function auditCounts(db: Db, base: AuditBase, counts: Record<string, SQL>) {
 }
 
 /** `(SELECT count(*) FROM table WHERE column IN ids)` as a counts entry. */
-const countIn = (table: typeof mentors | typeof certifications | typeof pauses, column: SQL.Aliased | unknown, ids: SQL): SQL =>
+const countIn = (table: typeof mentors | typeof certifications | typeof pauses, column: AnySQLiteColumn, ids: SQL): SQL =>
   sql`(SELECT count(*) FROM ${table} WHERE ${column} IN ${ids})`;
 
 type Counts<K extends string> = Record<K, number>;
