@@ -51,7 +51,7 @@ const wranglerBin = (app) => join(app, "node_modules", ".bin", "wrangler");
 
 /** `wrangler d1 migrations apply --local` (both sets) against the bench config and the fresh state dir. */
 export async function migrate(snap) {
-  for (const binding of ["DB", "PLATFORM_TABLES"]) {
+  for (const binding of ["PLATFORM_TABLES", "DB"]) {
     if (binding === "PLATFORM_TABLES" && !existsSync(join(snap.app, "platform-migrations"))) continue;
     await run(wranglerBin(snap.app), ["d1", "migrations", "apply", binding, "--local", "--persist-to", snap.state, "-c", "bench/wrangler.toml"], {
       cwd: snap.app,
