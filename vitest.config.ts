@@ -11,6 +11,10 @@ export default defineConfig({
         bindings: {
           SCHEDULER_API_TOKEN: "test-token-old,test-token",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          // The optional set of the platform's own tables (wrangler.toml's PLATFORM_TABLES).
+          TEST_PLATFORM_MIGRATIONS: await readD1Migrations("./platform-migrations"),
+          // What an existing deployment applied before the platform's tables became their own set.
+          TEST_LEGACY_MIGRATIONS: await readD1Migrations("./test/fixtures/legacy-migrations"),
         },
       },
     })),

@@ -2,7 +2,7 @@
 // `npm run dev [-- wrangler dev flags]`: the service on http://localhost:8787 with
 // D1 migrated and seeded with demo data, and the built-in jobs armed at start.
 //   1. .dev.vars from .dev.vars.example (the local API token), unless it exists;
-//   2. wrangler d1 migrations apply --local, then seed/demo.sql (idempotent);
+//   2. both migration sets (PLATFORM_TABLES, DB) --local, then seed/demo.sql (idempotent);
 //   3. wrangler dev with the flags given (e.g. --port 8788, --persist-to DIR);
 //   4. one request once it answers, so the supervisor arms every job at once.
 import { execFileSync, spawn } from "node:child_process";
@@ -25,6 +25,8 @@ if (!existsSync(".dev.vars")) {
 }
 
 const wrangler = (...rest) => execFileSync("wrangler", rest, { stdio: ["ignore", "inherit", "inherit"], env });
+// The optional set of the platform's own tables first (locally the scheduler keeps them itself), then its own.
+wrangler("d1", "migrations", "apply", "PLATFORM_TABLES", "--local", ...persistArgs);
 wrangler("d1", "migrations", "apply", "DB", "--local", ...persistArgs);
 wrangler("d1", "execute", "DB", "--local", "--file", "seed/demo.sql", ...persistArgs);
 

@@ -1,5 +1,6 @@
 -- Demo data for local development: ~90 mentors of the mentoring platform.
 -- Apply after the migrations:
+--   npx wrangler d1 migrations apply PLATFORM_TABLES --local
 --   npx wrangler d1 migrations apply DB --local
 --   npx wrangler d1 execute DB --local --file seed/demo.sql
 -- Idempotent: fixed ids and INSERT OR IGNORE, so applying it again adds nothing.

@@ -15,11 +15,15 @@ import { auditRoutes } from "./routes/audit";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
+import { platformRoutes } from "./routes/platform";
 import { validationHook } from "./routes/validation";
 import { bootstrapOnce } from "./scheduler/bootstrap";
 
 export const API_BASE = "/api/v1/scheduler";
 export const MAX_BODY_BYTES = 16 * 1024;
+/** The platform import's limit: a batch of 1,000 rows is about 100 KB (src/routes/platform.ts). */
+export const MAX_IMPORT_BODY_BYTES = 1024 * 1024;
+const PLATFORM_PREFIX = `${API_BASE}/platform/`;
 
 /**
  * The contract prints every path with the base written twice
@@ -54,18 +58,21 @@ export function createApp() {
 
   app.use(`${API_BASE}/audit`, requireToken());
   app.use(`${API_BASE}/*`, requireTokenForChanges());
-  app.use(
-    `${API_BASE}/*`,
+  // The platform's data changes the built-in jobs' input wholesale: a token always, even to read.
+  app.use(`${PLATFORM_PREFIX}*`, requireToken()); // issue 14: the admin role goes here
+  const limit = (maxSize: number, words: string) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError(413, "payload_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes (16 KiB).`);
+        throw new ApiError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes (${words}).`);
       },
-    }),
-  );
+    });
+  const importLimit = limit(MAX_IMPORT_BODY_BYTES, "1 MiB, the limit for platform data imports");
+  const defaultLimit = limit(MAX_BODY_BYTES, "16 KiB");
+  app.use(`${API_BASE}/*`, (c, next) => (canonicalPath(c.req.raw).startsWith(PLATFORM_PREFIX) ? importLimit : defaultLimit)(c, next));
 
   // Chained, and returned below, so that the app's type carries every API route (AppType for hono/client).
-  const routed = publicApi.route(API_BASE, jobsRoutes).route(API_BASE, auditRoutes);
+  const routed = publicApi.route(API_BASE, jobsRoutes).route(API_BASE, auditRoutes).route(API_BASE, platformRoutes);
   app.route("/", dashboardRoutes);
 
   app.notFound((c) => {

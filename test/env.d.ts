@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_PLATFORM_MIGRATIONS: D1Migration[];
+      TEST_LEGACY_MIGRATIONS: D1Migration[];
     }
   }
 }

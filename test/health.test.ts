@@ -95,6 +95,26 @@ describe("GET /api/v1/scheduler/health", () => {
     expect(response.status).toBe(503);
   });
 
+  it("warns, without a 503, when the platform has no active mentor or its mentors table cannot be read", async () => {
+    // No platform data in this file's database: the nightly check would find nobody.
+    const { status, body } = await health();
+    expect(status).toBe(200);
+    expect(body.platform).toEqual({ status: "warning", active_mentors: 0, message: expect.stringContaining("0 active mentors") });
+
+    const noMentorsTable = new Proxy(env.DB, {
+      get(target, key) {
+        if (key !== "prepare") return Reflect.get(target, key, target);
+        return (query: string) => {
+          if (/"mentors"/.test(query)) throw new Error("D1_ERROR: no such table: mentors: SQLITE_ERROR");
+          return target.prepare(query);
+        };
+      },
+    });
+    const missing = await checkHealth({ ...env, DB: noMentorsTable });
+    expect(missing.status).toBe("ok");
+    expect(missing.platform).toEqual({ status: "warning", active_mentors: null, message: expect.stringContaining("no such table: mentors") });
+  });
+
   it("stays public when reads require a token", async () => {
     const strict = { ...env, REQUIRE_AUTH_FOR_READS: "true" };
     const app = createApp();

@@ -3,7 +3,7 @@
 // copy of the tree so an edit made elsewhere during the run cannot make
 // wrangler rebuild and restart the Worker mid-measurement.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -25,7 +25,8 @@ export function snapshot(repo, source = repo) {
   const root = mkdtempSync(join(parent, "nightly-bench-"));
   const app = join(root, "app");
   mkdirSync(join(app, "bench"), { recursive: true });
-  for (const item of ["src", "migrations", "package.json", "tsconfig.json", "wrangler.toml"]) {
+  for (const item of ["src", "migrations", "platform-migrations", "package.json", "tsconfig.json", "wrangler.toml"]) {
+    if (item === "platform-migrations" && !existsSync(join(source, item))) continue; // a BENCH_SOURCE from before the split
     cpSync(join(source, item), join(app, item), { recursive: true });
   }
   for (const file of readdirSync(join(repo, "bench"))) {
@@ -48,12 +49,15 @@ function freeBytes(dir) {
 
 const wranglerBin = (app) => join(app, "node_modules", ".bin", "wrangler");
 
-/** `wrangler d1 migrations apply --local` against the bench config and the fresh state dir. */
+/** `wrangler d1 migrations apply --local` (both sets) against the bench config and the fresh state dir. */
 export async function migrate(snap) {
-  await run(wranglerBin(snap.app), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", snap.state, "-c", "bench/wrangler.toml"], {
-    cwd: snap.app,
-    env,
-  });
+  for (const binding of ["PLATFORM_TABLES", "DB"]) {
+    if (binding === "PLATFORM_TABLES" && !existsSync(join(snap.app, "platform-migrations"))) continue;
+    await run(wranglerBin(snap.app), ["d1", "migrations", "apply", binding, "--local", "--persist-to", snap.state, "-c", "bench/wrangler.toml"], {
+      cwd: snap.app,
+      env,
+    });
+  }
 }
 
 /** Gzipped size (KiB) of the Worker that `wrangler deploy --dry-run` builds from the main wrangler.toml. */

@@ -2,8 +2,12 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, unique } from "drizzle-orm/sqlite-core";
 
 /**
- * The mentoring platform's tables the built-in handlers act on.
- * Mirrors migrations/0002_platform.sql exactly; the migration is the source of truth.
+ * The mentoring platform's tables the built-in handlers act on (mentors,
+ * certifications, pauses: platform-migrations/0001_platform_tables.sql) and
+ * the scheduler's tables they write (notification_outbox, reports:
+ * migrations/0005_scheduler_outbox_reports.sql). Mirrors those migrations
+ * exactly; the migrations are the source of truth, and docs/platform-data.md
+ * describes every column (test/platform-data-doc.test.ts keeps the three in step).
  * Times are ISO-8601 UTC strings with a Z.
  */
 export const mentors = sqliteTable(

@@ -1,5 +1,6 @@
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, asc, count, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { mentors } from "../db/platform-schema";
 import { jobs } from "../db/schema";
 
 /** A trivial query through D1, timed: the storage round trip the health check reports. */
@@ -18,4 +19,10 @@ export async function listOverdueNames(db: Db, before: string, limit: number): P
     .orderBy(asc(jobs.nextRunAt))
     .limit(limit);
   return rows.map((row) => row.jobName);
+}
+
+/** Active mentors: what the nightly certification check will find (index mentors_status). */
+export async function countActiveMentors(db: Db): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(mentors).where(eq(mentors.status, "active"));
+  return row?.n ?? 0;
 }

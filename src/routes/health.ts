@@ -4,7 +4,7 @@ import { createDb } from "../db/client";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { iso, isoMs } from "../lib/ids";
-import { listOverdueNames, pingStorage } from "../repositories/health-repo";
+import { countActiveMentors, listOverdueNames, pingStorage } from "../repositories/health-repo";
 import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
 
 /** An active job whose next_run_at is older than this is overdue (its alarm did not fire). */
@@ -30,6 +30,15 @@ export const HealthSchema = z
       })
       .nullable(),
     last_self_repair_at: z.string().nullable().openapi({ description: "When the supervisor last finished a self-repair pass" }),
+    platform: z
+      .object({
+        status: z.enum(["ok", "warning"]).openapi({
+          description: '"warning" when the nightly check would find no active mentor (nothing imported yet?) or cannot read them; not a 503: the service itself is fine',
+        }),
+        active_mentors: z.number().int().nullable().openapi({ description: "null when the mentors table cannot be read" }),
+        message: z.string().optional(),
+      })
+      .openapi({ description: "The platform data the built-in jobs act on (docs/platform-data.md)" }),
   })
   .openapi("Health", {
     example: {
@@ -39,6 +48,7 @@ export const HealthSchema = z
       storage: { reachable: true, round_trip_ms: 3 },
       jobs: { total: 4, active: 3, overdue: 0, overdue_job_names: [] },
       last_self_repair_at: "2026-03-26T10:14:31Z",
+      platform: { status: "ok", active_mentors: 87 },
     },
   });
 export type Health = z.infer<typeof HealthSchema>;
@@ -72,10 +82,27 @@ async function checkStorage(d1: D1Database, now: Date): Promise<StorageCheck> {
   }
 }
 
+/**
+ * Whether the built-in jobs have anything to act on. A deployment whose
+ * platform never imported (or never shared) its mentors would otherwise see a
+ * nightly check of 0 mentors succeed every night; this says so from day one.
+ */
+async function checkPlatform(d1: D1Database): Promise<Health["platform"]> {
+  const howTo = "import them (PUT /api/v1/scheduler/platform/mentors) or share the platform's database; see docs/platform-data.md";
+  try {
+    const active = await countActiveMentors(createDb(d1));
+    if (active > 0) return { status: "ok", active_mentors: active };
+    return { status: "warning", active_mentors: 0, message: `0 active mentors: the nightly certification check has nothing to check; ${howTo}.` };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { status: "warning", active_mentors: null, message: `The mentors table cannot be read (${reason}); ${howTo}.` };
+  }
+}
+
 /** The health of the service, from D1 and the supervisor. Never throws. */
 export async function checkHealth(env: Env): Promise<Health> {
   const now = clock.now();
-  const [storage, lastRepair] = await Promise.all([checkStorage(env.DB, now), lastSelfRepairAt(env)]);
+  const [storage, lastRepair, platform] = await Promise.all([checkStorage(env.DB, now), lastSelfRepairAt(env), checkPlatform(env.DB)]);
   const problems: string[] = [];
   if (!storage.ok) problems.push(`storage (D1) is unreachable: ${storage.error}`);
   else if (storage.jobs.overdue > 0) {
@@ -91,6 +118,7 @@ export async function checkHealth(env: Env): Promise<Health> {
     storage: storage.ok ? { reachable: true, round_trip_ms: storage.roundTripMs } : { reachable: false, round_trip_ms: null, error: storage.error },
     jobs: storage.ok ? storage.jobs : null,
     last_self_repair_at: lastRepair,
+    platform,
   };
 }
 
