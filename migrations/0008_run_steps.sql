@@ -50,13 +50,3 @@ CREATE TABLE report_items (
   item TEXT NOT NULL,                         -- JSON, one list entry
   PRIMARY KEY (kind, job_id, run_id, list, sort_key)
 ) WITHOUT ROWID;
-
--- Keyset pages walk an index in the page's own order, one page per step.
--- With mentors_status (status) alone SQLite takes that index and sorts every
--- active mentor for each page: (status, mentor_id) replaces it (its prefix
--- serves every status lookup). The partial index on pause_id is the lift
--- job's scan (open pauses with an auto-lift time, by id); without it SQLite
--- takes pauses_due and sorts.
-DROP INDEX mentors_status;
-CREATE INDEX mentors_status_id ON mentors (status, mentor_id);
-CREATE INDEX pauses_open_auto_lift ON pauses (pause_id) WHERE lifted_at IS NULL AND auto_lift_at IS NOT NULL;
