@@ -1,9 +1,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+// @ts-expect-error a plain .mjs script, no types
+import { copySwaggerUi } from "./scripts/copy-swagger-ui.mjs";
 
 export default defineConfig({
   plugins: [
-    cloudflareTest(async () => ({
+    cloudflareTest(async () => {
+      // wrangler.toml's [assets] directory must hold Swagger UI before the Worker starts (wrangler's [build] does this for dev and deploy).
+      copySwaggerUi();
+      return {
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
@@ -11,7 +16,8 @@ export default defineConfig({
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },
-    })),
+      };
+    }),
   ],
   test: {
     include: ["test/**/*.test.ts"],

@@ -1,5 +1,6 @@
 import type { JobRow, RunRow } from "./db/schema";
 import { formatRunId, iso } from "./lib/ids";
+import { runErrorFields } from "./lib/run-errors";
 import type { JobSummaryRow } from "./repositories/jobs-repo";
 
 /** D1 rows to the contract's JSON: snake_case fields, times to the second with a Z. */
@@ -33,7 +34,8 @@ export function jobDetail(row: JobRow, upcoming: Date[]) {
   };
 }
 
-export function run(row: RunRow) {
+/** `detail`: the request was made with a valid key, so the raw error may be shown (error_detail). */
+export function run(row: RunRow, detail = false) {
   return {
     run_id: formatRunId(row.seq),
     status: row.status,
@@ -46,11 +48,11 @@ export function run(row: RunRow) {
     completed_at: isoOrNull(row.completedAt),
     duration_ms: row.durationMs,
     result_summary: row.resultSummary ?? null,
-    ...(row.error === null ? {} : { error: row.error }),
+    ...runErrorFields(row.status, row.error, detail),
   };
 }
 
-export function lastResult(row: RunRow) {
+export function lastResult(row: RunRow, detail = false) {
   return {
     job_name: row.jobName,
     run_id: formatRunId(row.seq),
@@ -58,7 +60,7 @@ export function lastResult(row: RunRow) {
     completed_at: isoOrNull(row.completedAt),
     status: row.status as "running" | "success" | "failed",
     result_summary: row.resultSummary ?? null,
-    ...(row.error === null ? {} : { error: row.error }),
+    ...runErrorFields(row.status, row.error, detail),
     ...(row.dryRun ? { dry_run: true as const } : {}),
     triggered_by: row.triggeredBy,
     attempts: row.attempts,

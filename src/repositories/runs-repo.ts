@@ -147,7 +147,7 @@ export interface AdmitManual {
   dryRun: boolean;
   startedAt: string;
   /** Who asked, for the audit row written in the same transaction as the run. */
-  audit: { actor: string; requestId: string | null; sourceIp: string | null; userAgent: string | null };
+  audit: { actor: string; requestId: string | null; clientRequestId: string | null; sourceIp: string | null; userAgent: string | null };
 }
 
 /**
@@ -178,9 +178,9 @@ export async function admitManualRun(db: Db, run: AdmitManual): Promise<number |
   statements.push(
     d1
       .prepare(
-        `INSERT INTO audit_log (at, action, job_name, actor, request_id, source_ip, user_agent, before, after)
+        `INSERT INTO audit_log (at, action, job_name, actor, request_id, source_ip, user_agent, before, after, client_request_id)
          SELECT ?3, ?4, ?2, ?5, ?6, ?7, ?8, NULL,
-                json_object('run_id', 'run-' || printf('%04d', last_insert_rowid()), 'triggered_by', ?9, 'dry_run', json(?10))
+                json_object('run_id', 'run-' || printf('%04d', last_insert_rowid()), 'triggered_by', ?9, 'dry_run', json(?10)), ?11
          WHERE EXISTS (SELECT 1 FROM runs WHERE seq = last_insert_rowid() AND job_id = ?1 AND started_at = ?3)`,
       )
       .bind(
@@ -194,6 +194,7 @@ export async function admitManualRun(db: Db, run: AdmitManual): Promise<number |
         run.audit.userAgent,
         run.triggeredBy,
         run.dryRun ? "true" : "false",
+        run.audit.clientRequestId,
       ),
   );
   const [inserted] = await d1.batch<{ seq: number }>(statements);

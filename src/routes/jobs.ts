@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { hasKey } from "../middleware/auth";
 import * as jobs from "../services/jobs-service";
 import {
   CreateJobBody,
@@ -20,7 +21,7 @@ import {
 import { validationHook } from "./validation";
 
 const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
 // Typed per status, so Hono's client (hc<AppType>) knows every error a route can answer.
 const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
   Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)])) as {
@@ -50,7 +51,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       summary: "Register a new scheduler job",
       security: secured,
       request: { body: { content: { "application/json": { schema: CreateJobBody } }, required: true } },
-      responses: { 201: json(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 409, 413, 415, 422) },
+      responses: { 201: json(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 403, 409, 413, 415, 422, 429) },
     }),
     async (c) => c.json(await jobs.registerJob(c.env, c.var.db, c.req.valid("json"), c.var.actor), 201),
   )
@@ -71,7 +72,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       summary: "Update a job: schedule, handler, policies; pause (is_active false) or resume",
       security: secured,
       request: { params: JobParams, body: { content: { "application/json": { schema: PatchJobBody } }, required: true } },
-      responses: { 200: json(JobDetailSchema, "The updated job"), ...errors(400, 401, 404, 413, 415, 422) },
+      responses: { 200: json(JobDetailSchema, "The updated job"), ...errors(400, 401, 403, 404, 413, 415, 422, 429) },
     }),
     async (c) => {
       const { job_name: _ignored, ...patch } = c.req.valid("json");
@@ -85,7 +86,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       summary: "Cancel and deregister a scheduler job (its run history stays)",
       security: secured,
       request: { params: JobParams },
-      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 404) },
+      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 403, 404, 429) },
     }),
     async (c) => c.json(await jobs.deleteJob(c.env, c.var.db, c.req.valid("param").jobName, c.var.actor), 200),
   )
@@ -99,7 +100,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
         params: JobParams,
         body: { content: { "application/json": { schema: TriggerBody } }, required: false },
       },
-      responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 404, 409, 413, 415) },
+      responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 403, 404, 409, 413, 415, 429) },
     }),
     async (c) =>
       c.json(await jobs.triggerJob(c.env, c.var.db, c.req.valid("param").jobName, TriggerBody.parse(c.req.valid("json")), c.var.actor), 202),
@@ -112,7 +113,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       request: { params: JobParams },
       responses: { 200: json(LastResultSchema, "The newest run, scheduled or manual"), ...errors(400, 404) },
     }),
-    async (c) => c.json(await jobs.getLastResult(c.var.db, c.req.valid("param").jobName), 200),
+    async (c) => c.json(await jobs.getLastResult(c.var.db, c.req.valid("param").jobName, hasKey(c)), 200),
   )
   .openapi(
     createRoute({
@@ -124,6 +125,6 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      return c.json(await jobs.listJobRuns(c.var.db, c.req.valid("param").jobName, limit, cursor), 200);
+      return c.json(await jobs.listJobRuns(c.var.db, c.req.valid("param").jobName, limit, cursor, hasKey(c)), 200);
     },
   );

@@ -53,6 +53,7 @@ function auditEntry(actor: Actor, action: string, jobName: string, before: unkno
     jobName,
     actor: actor.label,
     requestId: actor.requestId ?? null,
+    clientRequestId: actor.clientRequestId ?? null,
     sourceIp: actor.sourceIp ?? null,
     userAgent: actor.userAgent ?? null,
     before: (before ?? null) as Record<string, unknown> | null,
@@ -181,7 +182,7 @@ export async function triggerJob(env: Env, db: Db, jobName: string, input: Trigg
   const outcome = await scheduler(env, jobName).trigger(
     configFromRow(job),
     { triggeredBy, dryRun: input.dry_run },
-    { actor: actor.label, requestId: actor.requestId ?? null, sourceIp: actor.sourceIp ?? null, userAgent: actor.userAgent ?? null },
+    { actor: actor.label, requestId: actor.requestId ?? null, clientRequestId: actor.clientRequestId ?? null, sourceIp: actor.sourceIp ?? null, userAgent: actor.userAgent ?? null },
   );
   if (!outcome.accepted) {
     if (outcome.reason === "gone") throw jobNotFound(jobName);
@@ -201,20 +202,20 @@ export async function triggerJob(env: Env, db: Db, jobName: string, input: Trigg
   };
 }
 
-export async function getLastResult(db: Db, jobName: string) {
+export async function getLastResult(db: Db, jobName: string, detail = false) {
   const job = await requireJob(db, jobName);
   const run = await runsRepo.latestRun(db, job.jobId);
   if (!run) throw new ApiError(404, "no_runs", `Job "${jobName}" has not run yet.`, { job_name: jobName });
-  return present.lastResult(run);
+  return present.lastResult(run, detail);
 }
 
-export async function listJobRuns(db: Db, jobName: string, limit: number, cursor?: string) {
+export async function listJobRuns(db: Db, jobName: string, limit: number, cursor?: string, detail = false) {
   const job = await requireJob(db, jobName);
   const beforeSeq = cursor === undefined ? undefined : (parseRunId(cursor) ?? undefined);
   const rows = await runsRepo.listRuns(db, job.jobId, limit + 1, beforeSeq);
   const page = rows.slice(0, limit);
   return {
-    data: page.map(present.run),
+    data: page.map((row) => present.run(row, detail)),
     next_cursor: rows.length > limit ? present.run(page[page.length - 1]!).run_id : null,
   };
 }
