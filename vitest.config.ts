@@ -13,6 +13,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           SCHEDULER_API_TOKEN: "test-token-old,test-token",
+          // Named keys (issue 14): one per role, and "ops" twice, mid-rotation. See test/roles.test.ts.
+          SCHEDULER_API_KEYS: "reader:read:test-key-read,ops:operator:test-key-ops\nops:operator:test-key-ops-new, boss:admin:test-key-admin",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },
