@@ -114,6 +114,7 @@ describe("GET /audit", () => {
       job_name: job,
       actor: UNNAMED_KEY_LABEL,
       request_id: expect.any(String),
+      client_request_id: null,
       source_ip: "203.0.113.7",
       user_agent: "audit-test/1.0",
       before: expect.objectContaining({ is_active: true }),

@@ -190,7 +190,8 @@ describe("no secret configured: fail closed", () => {
       const job = uniqueName("closed");
       const fresh = uniqueName("closed-fresh");
       expect((await registerJob(job, { handler: "testNoop" })).status).toBe(201);
-      const overrides = { SCHEDULER_API_TOKEN: value };
+      // Neither secret: the test Worker's named keys (issue 14) are taken away too.
+      const overrides = { SCHEDULER_API_TOKEN: value, SCHEDULER_API_KEYS: undefined };
       for (const change of [...CHANGES(job, fresh), { method: "GET", path: "/audit", body: undefined }]) {
         const before = await dbSnapshot();
         // Even a token that would be valid elsewhere gets nowhere.
