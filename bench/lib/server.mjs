@@ -3,7 +3,7 @@
 // copy of the tree so an edit made elsewhere during the run cannot make
 // wrangler rebuild and restart the Worker mid-measurement.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -27,6 +27,10 @@ export function snapshot(repo, source = repo) {
   mkdirSync(join(app, "bench"), { recursive: true });
   for (const item of ["src", "migrations", "package.json", "tsconfig.json", "wrangler.toml"]) {
     cpSync(join(source, item), join(app, item), { recursive: true });
+  }
+  // wrangler.toml's [build] (scripts/copy-swagger-ui.mjs) and [assets] (public/), where the source has them.
+  for (const item of ["scripts", "public"]) {
+    if (existsSync(join(source, item))) cpSync(join(source, item), join(app, item), { recursive: true });
   }
   for (const file of readdirSync(join(repo, "bench"))) {
     if (file.endsWith(".ts") || file === "wrangler.toml") cpSync(join(repo, "bench", file), join(app, "bench", file));

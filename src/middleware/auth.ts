@@ -209,7 +209,7 @@ export function requireRole(need: Role | RoleRule): MiddlewareHandler<AppEnv> {
     const key = await authenticate(c);
     const required = typeof need === "function" ? await need(c) : need;
     if (RANK[key.role] < RANK[required]) {
-      const who = key.name === null ? "This key" : `The key "${key.name}"`;
+      const who = key.name === null ? "this key" : `the key "${key.name}"`;
       throw new ApiError(403, "forbidden", `This request needs the "${required}" role; ${who} has "${key.role}".`, {
         required_role: required,
         role: key.role,
