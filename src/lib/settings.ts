@@ -26,7 +26,7 @@ function readsLockProblem(env: Env): SettingProblem | null {
   if (value === undefined || /^(true|false)$/i.test(value.trim())) return null;
   return {
     setting: "REQUIRE_AUTH_FOR_READS",
-    message: 'REQUIRE_AUTH_FOR_READS must be "true" or "false"; it is something else, so reads are locked (fail closed)',
+    message: 'must be "true" or "false"; it is neither, so reads are locked (fail closed)',
   };
 }
 
@@ -47,7 +47,7 @@ function corsProblem(env: Env): SettingProblem | null {
   const listed = (env.CORS_ORIGINS ?? "").split(/[\s,]+/).filter((o) => o.length > 0);
   const bad = listed.filter((o) => !corsOrigins({ CORS_ORIGINS: o }).length);
   if (bad.length === 0) return null;
-  return { setting: "CORS_ORIGINS", message: `CORS_ORIGINS has ${bad.length} entr(ies) that are not an origin like https://host[:port]; they are ignored` };
+  return { setting: "CORS_ORIGINS", message: `${bad.length} entr(ies) are not an origin like https://host[:port]; ignored` };
 }
 
 /** A whole number of days from 1 to 36500, or the default; a bad value keeps the default (keeping data is the safe side). */
@@ -60,7 +60,7 @@ function days(value: string | undefined, fallback: number): number {
 function daysProblem(env: Env, setting: "RUN_RETENTION_DAYS" | "AUDIT_RETENTION_DAYS"): SettingProblem | null {
   const value = env[setting];
   if (value === undefined || days(value, -1) !== -1) return null;
-  return { setting, message: `${setting} must be a whole number of days from 1 to 36500; the default is used` };
+  return { setting, message: "must be whole days from 1 to 36500; the default is used" };
 }
 
 export const RUN_RETENTION_DAYS_DEFAULT = 30;

@@ -50,13 +50,13 @@ export function configuredKeys(env: Pick<Env, "SCHEDULER_API_KEYS" | "SCHEDULER_
     const parts = entry.split(":");
     const [name, role, token] = parts.map((p) => p.trim());
     if (parts.length !== 3 || !name || !role || !token) {
-      problems.push(`SCHEDULER_API_KEYS entry ${position} is not name:role:token; it is ignored`);
+      problems.push(`entry ${position} is not name:role:token; ignored`);
     } else if (!NAME.test(name) || RESERVED_NAMES.has(name.toLowerCase())) {
-      problems.push(`SCHEDULER_API_KEYS entry ${position}: the name must be 1-64 letters, digits, ".", "_" or "-" and not one of ${[...RESERVED_NAMES].join(", ")}; it is ignored`);
+      problems.push(`entry ${position}: the name must be 1-64 of A-Z a-z 0-9 . _ - and not ${[...RESERVED_NAMES].join("/")}; ignored`);
     } else if (!(ROLES as readonly string[]).includes(role)) {
-      problems.push(`SCHEDULER_API_KEYS entry ${position} ("${name}"): the role must be one of ${ROLES.join(", ")}; it is ignored`);
+      problems.push(`entry ${position} ("${name}"): the role must be one of ${ROLES.join(", ")}; ignored`);
     } else if (!TOKEN.test(token)) {
-      problems.push(`SCHEDULER_API_KEYS entry ${position} ("${name}"): the token may hold only letters, digits and . _ ~ + / - (then =); it is ignored`);
+      problems.push(`entry ${position} ("${name}"): the token may hold only A-Z a-z 0-9 . _ ~ + / - (then =); ignored`);
     } else {
       keys.push({ name, role: role as Role, token });
     }
@@ -67,13 +67,13 @@ export function configuredKeys(env: Pick<Env, "SCHEDULER_API_KEYS" | "SCHEDULER_
   const roleOf = new Map<string, Set<Role>>();
   for (const key of keys) if (key.name !== null) roleOf.set(key.name, (roleOf.get(key.name) ?? new Set()).add(key.role));
   const conflicted = new Set([...roleOf].filter(([, roles]) => roles.size > 1).map(([name]) => name));
-  for (const name of conflicted) problems.push(`SCHEDULER_API_KEYS: "${name}" is given more than one role; all its entries are ignored`);
+  for (const name of conflicted) problems.push(`"${name}" is given more than one role; all its entries ignored`);
   const seen = new Map<string, number>();
   for (const key of keys) seen.set(key.token, (seen.get(key.token) ?? 0) + 1);
   const shared = keys.filter((k) => (seen.get(k.token) ?? 0) > 1);
   if (shared.length > 0) {
     const who = [...new Set(shared.map((k) => k.name ?? "SCHEDULER_API_TOKEN"))].join(", ");
-    problems.push(`the same token is configured more than once (${who}); those entries are ignored`);
+    problems.push(`one token is configured more than once (${who}); those entries ignored`);
   }
   return { keys: keys.filter((k) => !(k.name !== null && conflicted.has(k.name)) && (seen.get(k.token) ?? 0) === 1), problems };
 }
@@ -171,11 +171,7 @@ async function authenticate(c: Context<AppEnv>): Promise<ApiKey> {
   let matched: ApiKey | null = null;
   const check: MiddlewareHandler<AppEnv> = bearerAuth({
     realm: REALM,
-    // Hono's constant-time compare against every key (no early exit), so the time taken does not tell which matched.
-    verifyToken: async (token: string) => {
-      for (const key of keys) if ((await timingSafeEqual(key.token, token)) && matched === null) matched = key;
-      return matched !== null;
-    },
+    verifyToken: async (token: string) => (matched = await matchKey(keys, token)) !== null,
     noAuthenticationHeader: { message: refuse("Missing Authorization header: send `Authorization: Bearer <token>`.") },
     invalidAuthenticationHeader: { message: invalidHeader },
     invalidToken: { message: refuse("The bearer token is not valid.", "invalid_token") },
@@ -189,9 +185,20 @@ async function authenticate(c: Context<AppEnv>): Promise<ApiKey> {
   }
   const key = matched as ApiKey | null;
   if (key === null) throw new Error("bearerAuth passed without a matching key");
+  setIdentity(c, key);
+  return key;
+}
+
+/** The key whose token this is: every key compared in constant time (Hono's), no early exit, so timing does not tell which. */
+async function matchKey(keys: ApiKey[], token: string): Promise<ApiKey | null> {
+  let matched: ApiKey | null = null;
+  for (const key of keys) if ((await timingSafeEqual(key.token, token)) && matched === null) matched = key;
+  return matched;
+}
+
+function setIdentity(c: Context<AppEnv>, key: ApiKey): void {
   c.set("apiKey", key);
   c.set("actor", { ...c.get("actor"), label: key.name ?? UNNAMED_KEY_LABEL, role: key.role });
-  return key;
 }
 
 /** Decides the role a request needs from the request itself (e.g. from its body). */
@@ -229,14 +236,9 @@ export function identifyIfPresent(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (header !== undefined && !c.get("apiKey")) {
-      const { keys } = configuredKeys(c.env);
       const token = /^bearer +(\S+)$/i.exec(header)?.[1];
-      let matched: ApiKey | null = null;
-      if (token !== undefined) for (const key of keys) if ((await timingSafeEqual(key.token, token)) && matched === null) matched = key;
-      if (matched !== null) {
-        c.set("apiKey", matched);
-        c.set("actor", { ...c.get("actor"), label: matched.name ?? UNNAMED_KEY_LABEL, role: matched.role });
-      }
+      const matched = token === undefined ? null : await matchKey(configuredKeys(c.env).keys, token);
+      if (matched !== null) setIdentity(c, matched);
     }
     await next();
   };
