@@ -57,6 +57,8 @@ try {
   page.setDefaultTimeout(20_000);
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(String(error)));
+  const cspViolations = [];
+  page.on("console", (msg) => /Content Security Policy/i.test(msg.text()) && cspViolations.push(msg.text()));
 
   await check("the dashboard lists the built-in jobs", async () => {
     await page.goto(`${server.base}/`);
@@ -141,6 +143,43 @@ try {
     mkdirSync(join(ROOT, "docs"), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     console.log(`e2e: screenshot saved to ${SCREENSHOT}`);
+  });
+
+  // Issue 14: /docs works with every other origin blocked, under its CSP, and the
+  // dashboard's pages broke no CSP rule along the way.
+  await check("/docs renders Swagger UI with the network blocked (only this server reachable)", async () => {
+    const offline = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const leaving = [];
+    await offline.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith(`${server.base}/`)) return route.continue();
+      leaving.push(url);
+      return route.abort("internetdisconnected");
+    });
+    const docs = await offline.newPage();
+    const violations = [];
+    docs.on("console", (msg) => /Content Security Policy|Refused to/i.test(msg.text()) && violations.push(msg.text()));
+    docs.on("pageerror", (error) => violations.push(String(error)));
+    const response = await docs.goto(`${server.base}/docs`);
+    assert(/script-src 'self'/.test(response.headers()["content-security-policy"] ?? ""), "no CSP on /docs");
+    await docs.locator(".swagger-ui .info .title", { hasText: "Nightly Scheduler API" }).waitFor({ timeout: 30_000 });
+    await docs.locator(".swagger-ui .opblock").first().waitFor();
+    const operations = await docs.locator(".swagger-ui .opblock").count();
+    assert(operations >= 8, `only ${operations} operations shown`);
+    assert(leaving.length === 0, `requests to other origins: ${leaving.join(", ")}`);
+    assert(violations.length === 0, `CSP violations or errors: ${violations.join("; ")}`);
+    await offline.close();
+  });
+
+  await check("the dashboard breaks no Content-Security-Policy rule", async () => {
+    assert(cspViolations.length === 0, `CSP violations: ${cspViolations.join("; ")}`);
+  });
+
+  await check("a few wrong tokens get 401, never 429 (the failed-auth limit under wrangler dev)", async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${server.base}/api/v1/scheduler/jobs`, { method: "POST", headers: { authorization: `Bearer wrong-${i}`, "content-type": "application/json" }, body: "{}" });
+      assert(res.status === 401, `attempt ${i}: HTTP ${res.status}`);
+    }
   });
 } catch (error) {
   results.push({ name: "setup", ok: false });

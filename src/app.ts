@@ -1,16 +1,16 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { dashboardRoutes } from "./dashboard/routes";
 import { createDb } from "./db/client";
 import { ApiError } from "./lib/errors";
 import { logEvent } from "./lib/log";
-import { requireToken, requireTokenForChanges } from "./middleware/auth";
+import { requireRoleByDefault } from "./middleware/auth";
+import { apiCors, securityHeaders } from "./middleware/page-headers";
+import { clientRequestId, serverRequestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
+import { registerRoles } from "./middleware/roles";
 import { auditRoutes } from "./routes/audit";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
@@ -41,25 +41,32 @@ const anonymous = { label: "anonymous" };
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: canonicalPath });
 
-  app.use("*", requestId());
+  app.use("*", serverRequestId());
   app.use("*", requestLog());
-  app.use("*", secureHeaders());
-  app.use(`${API_BASE}/*`, cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], exposeHeaders: ["X-Request-Id"] }));
+  app.use("*", securityHeaders(API_BASE));
   app.use("*", async (c, next) => {
     c.set("db", createDb(c.env.DB));
-    c.set("actor", { ...anonymous, requestId: c.get("requestId") });
+    c.set("actor", {
+      ...anonymous,
+      requestId: c.get("requestId"),
+      clientRequestId: clientRequestId(c.req.header("x-request-id")),
+      sourceIp: c.req.header("cf-connecting-ip") ?? undefined,
+      userAgent: c.req.header("user-agent")?.slice(0, 256),
+    });
     await bootstrapOnce(c.env);
     await next();
   });
   // Registered before the auth middleware, so they stay public even when
   // REQUIRE_AUTH_FOR_READS is "true": uptime monitors and the API reference need no token.
+  app.use(`${API_BASE}/*`, apiCors());
   const publicApi = app.route(API_BASE, healthRoutes);
   registerDocs(app);
 
-  app.use(`${API_BASE}/audit`, requireToken());
-  app.use(`${API_BASE}/*`, requireTokenForChanges());
-  // The platform's data changes the built-in jobs' input wholesale: a token always, even to read.
-  app.use(`${PLATFORM_PREFIX}*`, requireToken()); // issue 14: the admin role goes here
+  // Roles per route first (src/middleware/roles.ts), then the default: changes need admin,
+  // reads are public unless REQUIRE_AUTH_FOR_READS locks them. The platform's data routes
+  // change the built-in jobs' input wholesale: admin (they are all changes).
+  registerRoles(app, API_BASE, MAX_BODY_BYTES);
+  app.use(`${API_BASE}/*`, requireRoleByDefault());
   const limit = (maxSize: number, words: string) =>
     bodyLimit({
       maxSize,

@@ -1,5 +1,6 @@
 import type { JobRow, RunRow } from "./db/schema";
 import { formatRunId, iso } from "./lib/ids";
+import { runErrorFields } from "./lib/run-errors";
 import type { JobSummaryRow } from "./repositories/jobs-repo";
 
 /** D1 rows to the contract's JSON: snake_case fields, times to the second with a Z. */
@@ -43,7 +44,8 @@ export function jobDetail(row: JobRow, upcoming: Date[]) {
 /** How far a running run has got, as its handler counts it (the last committed step). */
 export type Progress = { processed: number; total: number | null };
 
-export function run(row: RunRow, progress?: Progress) {
+/** `detail`: the request was made with a valid key, so the raw error may be shown (error_detail). */
+export function run(row: RunRow, detail = false, progress?: Progress) {
   return {
     run_id: formatRunId(row.runNo),
     status: row.status,
@@ -56,12 +58,12 @@ export function run(row: RunRow, progress?: Progress) {
     completed_at: isoOrNull(row.completedAt),
     duration_ms: row.durationMs,
     result_summary: row.resultSummary ?? null,
-    ...(row.error === null ? {} : { error: row.error }),
+    ...runErrorFields(row.status, row.error, detail),
     ...(progress ? { progress } : {}),
   };
 }
 
-export function lastResult(row: RunRow) {
+export function lastResult(row: RunRow, detail = false) {
   return {
     job_name: row.jobName,
     run_id: formatRunId(row.runNo),
@@ -69,7 +71,7 @@ export function lastResult(row: RunRow) {
     completed_at: isoOrNull(row.completedAt),
     status: row.status as "running" | "success" | "failed",
     result_summary: row.resultSummary ?? null,
-    ...(row.error === null ? {} : { error: row.error }),
+    ...runErrorFields(row.status, row.error, detail),
     ...(row.dryRun ? { dry_run: true as const } : {}),
     triggered_by: row.triggeredBy,
     attempts: row.attempts,

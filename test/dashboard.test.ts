@@ -69,7 +69,9 @@ describe("GET /jobs/:jobName (job page)", () => {
     expect(html).toContain("mentors_checked 87 · expired_found 2");
     expect(html).toContain("840 ms");
     expect(html).toContain("2.4 s");
-    expect(html).toContain("D1 timed out");
+    // Issue 14: the public page shows the safe message, never the raw error.
+    expect(html).toContain("The handler failed");
+    expect(html).not.toContain("D1 timed out");
     expect(html).toContain('<span class="badge dry">dry run</span>');
     expect(html).toContain("coordinator-007");
     // The chart: one bar per run, the slowest full height.

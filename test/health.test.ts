@@ -86,9 +86,11 @@ describe("GET /api/v1/scheduler/health", () => {
     } as unknown as D1Database;
     const body = await checkHealth({ ...env, DB: broken });
     expect(body.status).toBe("failing");
-    expect(body.storage).toEqual({ reachable: false, round_trip_ms: null, error: "D1_ERROR: network connection lost" });
+    // Issue 14: a stable code and a safe message; D1's own text goes to the log only.
+    expect(body.storage).toEqual({ reachable: false, round_trip_ms: null, error: { code: "storage_unreachable", message: "The database did not answer." } });
+    expect(JSON.stringify(body)).not.toContain("network connection lost");
     expect(body.jobs).toBeNull();
-    expect(body.problems).toEqual(["storage (D1) is unreachable: D1_ERROR: network connection lost"]);
+    expect(body.problems).toEqual(["storage (D1) is unreachable (the details are in the service's log)"]);
 
     // Through the route: the same check answers 503.
     const response = await createApp().request("https://scheduler.test/api/v1/scheduler/health", {}, { ...env, DB: broken });

@@ -92,8 +92,9 @@ describe("GET /api/v1/scheduler/openapi.json", () => {
     const response = await call("GET", "https://scheduler.test/docs", { token: null });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/text\/html/);
-    expect(response.text).toContain("SwaggerUIBundle");
-    expect(response.text).toContain(`url: '${OPENAPI_PATH}'`);
+    // Issue 14: Swagger UI from Static Assets, started by /docs/init.js with the spec URL from a data- attribute.
+    expect(response.text).toContain('<script src="/docs/swagger-ui/swagger-ui-bundle.js">');
+    expect(response.text).toContain(`data-spec-url="${OPENAPI_PATH}"`);
   });
 });
 

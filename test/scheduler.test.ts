@@ -98,7 +98,8 @@ describe("the alarm runs the job", () => {
     const [run] = await settled(name);
     expect(run).toMatchObject({ status: "failed", error: "the handler broke on purpose", attempts: 1 });
     const last = await call("GET", `/jobs/${name}/last-result`);
-    expect(last.json).toMatchObject({ status: "failed", error: "the handler broke on purpose" });
+    // Issue 14: with a key, the raw error is error_detail; `error` is the stable code and safe message.
+    expect(last.json).toMatchObject({ status: "failed", error: { code: "handler_failed" }, error_detail: "the handler broke on purpose" });
     const state = await inspect(name);
     expect(Date.parse(state.nextRunAt!)).toBeGreaterThan(clockNow());
     expect(state.alarmAt).toBe(alarmFor(state.nextRunAt));

@@ -2,7 +2,8 @@ import { createExecutionContext, createScheduledController, env, runInDurableObj
 import { beforeEach, describe, expect, it } from "vitest";
 import { clock } from "../src/lib/clock";
 import worker from "../src/index";
-import { RUNS_KEPT_PER_JOB } from "../src/scheduler/supervisor";
+import { RUN_CAPS } from "../src/services/retention";
+const RUNS_KEPT_PER_JOB = RUN_CAPS.real;
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { alarmFor, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";

@@ -29,6 +29,10 @@ export function snapshot(repo, source = repo) {
     if (item === "platform-migrations" && !existsSync(join(source, item))) continue; // a BENCH_SOURCE from before the split
     cpSync(join(source, item), join(app, item), { recursive: true });
   }
+  // wrangler.toml's [build] (scripts/copy-swagger-ui.mjs) and [assets] (public/), where the source has them.
+  for (const item of ["scripts", "public"]) {
+    if (existsSync(join(source, item))) cpSync(join(source, item), join(app, item), { recursive: true });
+  }
   for (const file of readdirSync(join(repo, "bench"))) {
     if (file.endsWith(".ts") || file === "wrangler.toml") cpSync(join(repo, "bench", file), join(app, "bench", file));
   }

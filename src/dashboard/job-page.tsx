@@ -1,5 +1,4 @@
 import type { getJob, listJobRuns } from "../services/jobs-service";
-import { ACTIONS_SCRIPT } from "./actions-script";
 import { absoluteTime, describeCron, formatDuration, formatSummary, relativeTime } from "./format";
 import { Layout, StatusBadge, When } from "./layout";
 import { RunChart } from "./run-chart";
@@ -78,7 +77,7 @@ function RunsTable(props: { runs: Run[]; now: Date }) {
             </td>
             <td data-label="Duration">{formatDuration(run.duration_ms)}</td>
             <td data-label="Summary">
-              {run.error ? <span class="failed badge">error</span> : null} {run.error ?? formatSummary(run.result_summary)}
+              {run.error ? <span class="failed badge">error</span> : null} {run.error?.message ?? formatSummary(run.result_summary)}
             </td>
           </tr>
         ))}
@@ -91,7 +90,7 @@ function RunsTable(props: { runs: Run[]; now: Date }) {
 export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
   const { job, now } = props;
   return (
-    <Layout title={job.job_name} script={ACTIONS_SCRIPT}>
+    <Layout title={job.job_name} script>
       <p class="muted">
         <a href="/">← All jobs</a>
       </p>

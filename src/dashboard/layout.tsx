@@ -2,8 +2,9 @@ import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { absoluteTime, relativeTime } from "./format";
 
-// Small, inline and dependency-free: the dashboard has no build step and no assets.
-const CSS = `
+// Small and dependency-free; served as /dashboard.css (not inline), so the page's
+// Content-Security-Policy can forbid inline styles and scripts.
+export const DASHBOARD_CSS = `
 :root { color-scheme: light; --fg:#1d2433; --muted:#5c6578; --line:#e3e7ee; --bg:#f6f8fb; --card:#fff; --accent:#2457c5; }
 * { box-sizing: border-box; } [hidden] { display:none !important; }
 .job-actions { border-top:1px solid var(--line); margin-top:1rem; padding-top:.2rem; }
@@ -47,7 +48,8 @@ svg.chart { width:100%; height:auto; display:block; }
 }
 `;
 
-export function Layout(props: { title: string; children: Child; script?: string }) {
+/** `script`: whether the page loads /dashboard.js (the job page's actions). */
+export function Layout(props: { title: string; children: Child; script?: boolean }) {
   return (
     <>
       {raw("<!doctype html>")}
@@ -56,7 +58,7 @@ export function Layout(props: { title: string; children: Child; script?: string 
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{props.title} · Nightly Scheduler</title>
-          <style dangerouslySetInnerHTML={{ __html: CSS }} />
+          <link rel="stylesheet" href="/dashboard.css" />
         </head>
         <body>
           <header>
@@ -68,7 +70,7 @@ export function Layout(props: { title: string; children: Child; script?: string 
             </nav>
           </header>
           <main>{props.children}</main>
-          {props.script ? <script dangerouslySetInnerHTML={{ __html: props.script }} /> : null}
+          {props.script ? <script src="/dashboard.js" defer /> : null}
         </body>
       </html>
     </>

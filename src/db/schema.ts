@@ -49,6 +49,8 @@ export const auditLog = sqliteTable("audit_log", {
   jobName: text("job_name").notNull(),
   actor: text("actor").notNull(),
   requestId: text("request_id"),
+  /** The client's own X-Request-Id, if well-formed (migration 0006); request_id is always the server's. */
+  clientRequestId: text("client_request_id"),
   sourceIp: text("source_ip"),
   userAgent: text("user_agent"),
   before: text("before", { mode: "json" }).$type<Record<string, unknown> | null>(),

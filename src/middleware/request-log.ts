@@ -13,6 +13,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       status: c.res.status,
       duration_ms: Date.now() - started,
       request_id: c.get("requestId"),
+      ...(c.var.actor?.clientRequestId ? { client_request_id: c.var.actor.clientRequestId } : {}),
     });
   };
 }

@@ -14,6 +14,7 @@ export function auditEntry(actor: Actor, action: string, jobName: string, before
     jobName,
     actor: actor.label,
     requestId: actor.requestId ?? null,
+    clientRequestId: actor.clientRequestId ?? null,
     sourceIp: actor.sourceIp ?? null,
     userAgent: actor.userAgent ?? null,
     before: (before ?? null) as Record<string, unknown> | null,
@@ -40,8 +41,8 @@ export function auditStatement(db: Db, entry: AuditEntry, guard?: AuditGuard) {
         ? sql`NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = ${guard.jobId})`
         : sql`EXISTS (SELECT 1 FROM jobs WHERE job_id = ${guard.jobId} AND version = ${guard.version})`;
   return statement(db, sql`
-    INSERT INTO audit_log (at, action, job_name, actor, request_id, source_ip, user_agent, before, after)
-    SELECT ${entry.at}, ${entry.action}, ${entry.jobName}, ${entry.actor}, ${entry.requestId ?? null}, ${entry.sourceIp ?? null},
+    INSERT INTO audit_log (at, action, job_name, actor, request_id, client_request_id, source_ip, user_agent, before, after)
+    SELECT ${entry.at}, ${entry.action}, ${entry.jobName}, ${entry.actor}, ${entry.requestId ?? null}, ${entry.clientRequestId ?? null}, ${entry.sourceIp ?? null},
            ${entry.userAgent ?? null}, ${json(entry.before)}, ${json(entry.after)}
     WHERE ${condition}`);
 }

@@ -161,10 +161,3 @@ export function listRuns(db: Db, jobId: number, limit: number, beforeRunNo?: num
   return db.select().from(runs).where(where).orderBy(desc(runs.runNo)).limit(limit);
 }
 
-/** Deletes finished runs of a registration beyond the newest `keep`. Returns how many. */
-export async function pruneRuns(db: Db, jobId: number, keep: number): Promise<number> {
-  const result = await db.run(sql`
-    DELETE FROM runs WHERE job_id = ${jobId} AND status != 'running'
-      AND run_no < (SELECT run_no FROM runs WHERE job_id = ${jobId} ORDER BY run_no DESC LIMIT 1 OFFSET ${keep - 1})`);
-  return result.meta.changes ?? 0;
-}

@@ -25,7 +25,8 @@ const AuditEntrySchema = z
     action: z.string(),
     job_name: z.string(),
     actor: z.string(),
-    request_id: z.string().nullable(),
+    request_id: z.string().nullable().openapi({ description: "The server's id for the request (its X-Request-Id response header)" }),
+    client_request_id: z.string().nullable().openapi({ description: "The X-Request-Id the client sent, if well-formed (at most 64 of A-Z a-z 0-9 . _ : -)" }),
     source_ip: z.string().nullable(),
     user_agent: z.string().nullable(),
     before: z.unknown(),
@@ -40,7 +41,7 @@ export const auditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   createRoute({
     method: "get",
     path: "/audit",
-    summary: "Read the audit trail of changes (requires a token)",
+    summary: "Read the audit trail of changes (requires a key with the read role or above)",
     security: [{ bearerAuth: [] }],
     request: { query: AuditQuery },
     responses: {
@@ -49,7 +50,9 @@ export const auditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
         description: "Newest first",
       },
       400: { content: { "application/json": { schema: ErrorSchema } }, description: "Bad query" },
-      401: { content: { "application/json": { schema: ErrorSchema } }, description: "No valid token" },
+      401: { content: { "application/json": { schema: ErrorSchema } }, description: "No valid key" },
+      403: { content: { "application/json": { schema: ErrorSchema } }, description: "No key configured on the server" },
+      429: { content: { "application/json": { schema: ErrorSchema } }, description: "Too many failed authentications from this address" },
     },
   }),
   async (c) => {
@@ -66,6 +69,7 @@ export const auditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
           job_name: row.jobName,
           actor: row.actor,
           request_id: row.requestId,
+          client_request_id: row.clientRequestId,
           source_ip: row.sourceIp,
           user_agent: row.userAgent,
           before: row.before ?? null,

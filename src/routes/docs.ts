@@ -1,5 +1,4 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import type { AppEnv } from "../app-env";
 
 export const OPENAPI_PATH = "/api/v1/scheduler/openapi.json";
@@ -9,9 +8,26 @@ const DESCRIPTION = [
   "",
   "Every path is also served under the contract's doubled prefix (`/api/v1/scheduler/api/v1/scheduler/...`); this document lists the canonical paths only.",
   "",
-  "Changes (POST, PATCH, DELETE) and the audit trail need `Authorization: Bearer <token>`; reads need it only when the server sets `REQUIRE_AUTH_FOR_READS`.",
+  "Changes (POST, PATCH, DELETE) and the audit trail need `Authorization: Bearer <key>`; reads need it only when the server sets `REQUIRE_AUTH_FOR_READS`.",
+  "Keys have roles: `read` (the audit and other personal data), `operator` (also trigger, dry-run, pause and resume: PATCH with only `is_active`), `admin` (everything). A key without the role a request needs gets 403 naming it.",
   "Every error is `{ \"error\": { \"code\", \"message\", \"details\"? } }` (schema `Error`).",
 ].join("\n");
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Nightly Scheduler API</title>
+<link rel="stylesheet" href="/docs/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-spec-url="${OPENAPI_PATH}"></div>
+<script src="/docs/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+`;
 
 /**
  * GET /api/v1/scheduler/openapi.json (OpenAPI 3.1, generated from the routes'
@@ -22,12 +38,17 @@ export function registerDocs(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
-    description: "The API token (SCHEDULER_API_TOKEN; several, comma-separated, during a rotation).",
+    description: "An API key: a named key with a role (SCHEDULER_API_KEYS), or the unnamed admin token (SCHEDULER_API_TOKEN).",
   });
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",
     info: { title: "Nightly Scheduler API", version: "1.0.0", description: DESCRIPTION },
     servers: [{ url: new URL(c.req.url).origin, description: "This server" }],
   }));
-  app.get("/docs", swaggerUI({ url: OPENAPI_PATH, title: "Nightly Scheduler API", version: "5", persistAuthorization: false }));
+  // Swagger UI's files come from Workers Static Assets (public/docs/, copied from the pinned
+  // swagger-ui-dist package), so the page loads nothing from another origin and works offline.
+  app.get("/docs", (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.html(DOCS_PAGE);
+  });
 }

@@ -4,6 +4,9 @@ import { createDb } from "../db/client";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { iso, isoMs } from "../lib/ids";
+import { logEvent } from "../lib/log";
+import { settingProblems } from "../lib/settings";
+import { configuredKeys } from "../middleware/auth";
 import { countActiveMentors, listOverdueNames, pingStorage } from "../repositories/health-repo";
 import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
 
@@ -13,14 +16,20 @@ const OVERDUE_NAMES_SHOWN = 10;
 
 export const HealthSchema = z
   .object({
-    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable or jobs are overdue' }),
+    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable, jobs are overdue or a setting is bad' }),
     checked_at: z.string(),
     problems: z.array(z.string()).openapi({ description: "What is wrong, in words; empty when status is ok" }),
     storage: z.object({
       reachable: z.boolean(),
       round_trip_ms: z.number().int().nullable(),
-      error: z.string().optional(),
+      error: z
+        .object({ code: z.literal("storage_unreachable"), message: z.string() })
+        .optional()
+        .openapi({ description: "A stable code and a safe message; the database's own error text goes to the log only" }),
     }),
+    settings: z
+      .array(z.object({ setting: z.string(), message: z.string() }))
+      .openapi({ description: "Settings that could not be read as written (named, never their values); each fails closed" }),
     jobs: z
       .object({
         total: z.number().int(),
@@ -46,6 +55,7 @@ export const HealthSchema = z
       checked_at: "2026-03-26T10:15:00Z",
       problems: [],
       storage: { reachable: true, round_trip_ms: 3 },
+      settings: [],
       jobs: { total: 4, active: 3, overdue: 0, overdue_job_names: [] },
       last_self_repair_at: "2026-03-26T10:14:31Z",
       platform: { status: "ok", active_mentors: 87 },
@@ -64,7 +74,7 @@ async function lastSelfRepairAt(env: Env): Promise<string | null> {
 
 type StorageCheck =
   | { ok: true; roundTripMs: number; jobs: NonNullable<Health["jobs"]> }
-  | { ok: false; error: string };
+  | { ok: false };
 
 async function checkStorage(d1: D1Database, now: Date): Promise<StorageCheck> {
   try {
@@ -78,7 +88,9 @@ async function checkStorage(d1: D1Database, now: Date): Promise<StorageCheck> {
     ]);
     return { ok: true, roundTripMs, jobs: { total, ...counts, overdue_job_names: overdueNames } };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    // The raw text (SQL, binding names, internals) is for the log, not for a public page.
+    logEvent("health.storage_error", { error: String(error), stack: (error as Error)?.stack }, "error");
+    return { ok: false };
   }
 }
 
@@ -104,18 +116,23 @@ export async function checkHealth(env: Env): Promise<Health> {
   const now = clock.now();
   const [storage, lastRepair, platform] = await Promise.all([checkStorage(env.DB, now), lastSelfRepairAt(env), checkPlatform(env.DB)]);
   const problems: string[] = [];
-  if (!storage.ok) problems.push(`storage (D1) is unreachable: ${storage.error}`);
+  if (!storage.ok) problems.push("storage (D1) is unreachable (the details are in the service's log)");
   else if (storage.jobs.overdue > 0) {
     problems.push(
       `${storage.jobs.overdue} active job(s) overdue (next_run_at more than ${OVERDUE_AFTER_MS / 1000} s in the past): ` +
         storage.jobs.overdue_job_names.join(", "),
     );
   }
+  const settings = settingProblems(env, configuredKeys(env).problems);
+  for (const bad of settings) problems.push(`setting ${bad.setting}: ${bad.message}`);
   return {
     status: problems.length === 0 ? "ok" : "failing",
     checked_at: iso(now),
     problems,
-    storage: storage.ok ? { reachable: true, round_trip_ms: storage.roundTripMs } : { reachable: false, round_trip_ms: null, error: storage.error },
+    storage: storage.ok
+      ? { reachable: true, round_trip_ms: storage.roundTripMs }
+      : { reachable: false, round_trip_ms: null, error: { code: "storage_unreachable" as const, message: "The database did not answer." } },
+    settings,
     jobs: storage.ok ? storage.jobs : null,
     last_self_repair_at: lastRepair,
     platform,
@@ -130,7 +147,7 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
     method: "get",
     path: "/health",
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
-    responses: { 200: json("Healthy"), 503: json("Storage unreachable or jobs overdue") },
+    responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, or a bad setting") },
   }),
   async (c) => {
     const health = await checkHealth(c.env);

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { hasKey } from "../middleware/auth";
 import * as jobs from "../services/jobs-service";
 import type { IfMatch } from "../scheduler/job-changes";
 import {
@@ -22,7 +23,7 @@ import {
 import { validationHook } from "./validation";
 
 const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422;
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429;
 // Typed per status, so Hono's client (hc<AppType>) knows every error a route can answer.
 const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
   Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)])) as {
@@ -61,7 +62,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       summary: "Register a new scheduler job",
       security: secured,
       request: { body: { content: { "application/json": { schema: CreateJobBody } }, required: true } },
-      responses: { 201: withEtag(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 409, 413, 415, 422) },
+      responses: { 201: withEtag(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 403, 409, 413, 415, 422, 429) },
     }),
     async (c) => {
       const job = await jobs.registerJob(c.env, c.req.valid("json"), c.var.actor);
@@ -92,7 +93,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
         headers: IfMatchHeaders,
         body: { content: { "application/json": { schema: PatchJobBody } }, required: true },
       },
-      responses: { 200: withEtag(JobDetailSchema, "The updated job"), ...errors(400, 401, 404, 409, 412, 413, 415, 422) },
+      responses: { 200: withEtag(JobDetailSchema, "The updated job"), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) },
     }),
     async (c) => {
       const { job_name: _ignored, ...patch } = c.req.valid("json");
@@ -108,7 +109,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       summary: "Cancel and deregister a scheduler job (its run history stays)",
       security: secured,
       request: { params: JobParams, headers: IfMatchHeaders },
-      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 404, 409, 412) },
+      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 403, 404, 409, 412, 429) },
     }),
     async (c) => {
       const precondition = ifMatch(c.req.valid("header")["if-match"]);
@@ -125,7 +126,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
         params: JobParams,
         body: { content: { "application/json": { schema: TriggerBody } }, required: false },
       },
-      responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 404, 409, 413, 415) },
+      responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 403, 404, 409, 413, 415, 429) },
     }),
     async (c) =>
       c.json(await jobs.triggerJob(c.env, c.req.valid("param").jobName, TriggerBody.parse(c.req.valid("json")), c.var.actor), 202),
@@ -138,7 +139,7 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
       request: { params: JobParams },
       responses: { 200: json(LastResultSchema, "The newest run, scheduled or manual"), ...errors(400, 404) },
     }),
-    async (c) => c.json(await jobs.getLastResult(c.var.db, c.req.valid("param").jobName), 200),
+    async (c) => c.json(await jobs.getLastResult(c.var.db, c.req.valid("param").jobName, hasKey(c)), 200),
   )
   .openapi(
     createRoute({
@@ -150,6 +151,6 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      return c.json(await jobs.listJobRuns(c.var.db, c.req.valid("param").jobName, limit, cursor), 200);
+      return c.json(await jobs.listJobRuns(c.var.db, c.req.valid("param").jobName, limit, cursor, hasKey(c)), 200);
     },
   );

@@ -210,6 +210,14 @@ export const TriggerResponseSchema = z
     example: { job_name: "certification-expiry-nightly", triggered_at: "2026-03-26T10:15:00Z", run_id: "run-0094", status: "running", dry_run: false },
   });
 
+// Issue 14: the public error is a stable code and a safe message; the raw text is error_detail, for key holders only.
+const RunErrorSchema = z
+  .object({
+    code: z.enum(["handler_failed", "timed_out", "skipped_overlap", "skipped_misfire", "skipped_catchup_window", "skipped"]),
+    message: z.string(),
+  })
+  .openapi("RunError");
+
 export const RunSchema = z
   .object({
     run_id: z.string(),
@@ -223,7 +231,8 @@ export const RunSchema = z
     completed_at: IsoTime.nullable(),
     duration_ms: z.number().int().nullable(),
     result_summary: z.record(z.string(), z.unknown()).nullable(),
-    error: z.string().optional(),
+    error: RunErrorSchema.optional(),
+    error_detail: z.string().optional().openapi({ description: "The raw error; only for a request made with an API key" }),
     progress: z
       .object({ processed: z.number().int(), total: z.number().int().nullable() })
       .optional()
@@ -241,7 +250,8 @@ export const LastResultSchema = z
     completed_at: IsoTime.nullable(),
     status: z.enum(["running", "success", "failed"]),
     result_summary: z.record(z.string(), z.unknown()).nullable(),
-    error: z.string().optional(),
+    error: RunErrorSchema.optional(),
+    error_detail: z.string().optional().openapi({ description: "The raw error; only for a request made with an API key" }),
     dry_run: z.literal(true).optional(),
     triggered_by: z.string(),
     attempts: z.number().int(),

@@ -5,7 +5,7 @@ import { clock } from "../lib/clock";
 import { isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { listJobsAfter, listUnarmedOrOverdue } from "../repositories/jobs-repo";
-import { pruneRuns } from "../repositories/runs-repo";
+import { runRetention } from "../services/retention";
 import { pruneRunSteps } from "../services/run-steps-retention";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 
@@ -13,8 +13,6 @@ import { ON_TIME_GRACE_MS } from "./due-plan";
 export const PASS_INTERVAL_MS = 60_000;
 /** Jobs whose object is inspected in full per pass (a rolling window over all jobs). */
 export const INSPECT_PER_PASS = 100;
-/** Run history kept per job; older finished runs are pruned. */
-export const RUNS_KEPT_PER_JOB = 100;
 const OVERDUE_SCAN_LIMIT = 500;
 
 export interface PassReport {
@@ -91,8 +89,8 @@ export class Supervisor extends DurableObject<Env> {
           logEvent("job.repair_failed", { job_name: jobName, error: String(error) }, "error");
         }
       }
-      for (const row of window) report.pruned_runs += await pruneRuns(this.db, row.jobId, RUNS_KEPT_PER_JOB);
-      await pruneRunSteps(this.db, now); // issue 11: the step ledger's retention (src/services/run-steps-retention.ts)
+      report.pruned_runs += (await runRetention(this.env, this.db, now, window.map((row) => row.jobId))).runs;
+      await pruneRunSteps(this.db, now);
     } finally {
       this.ctx.storage.kv.put("last_pass", report);
       await this.ctx.storage.setAlarm(Date.now() + PASS_INTERVAL_MS);

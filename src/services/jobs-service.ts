@@ -65,14 +65,15 @@ export async function triggerJob(env: Env, jobName: string, input: TriggerInput,
   return { job_name: jobName, triggered_at: iso(new Date(triggeredAt)), run_id: runId, status: "running" as const, dry_run: input.dry_run };
 }
 
-export async function getLastResult(db: Db, jobName: string) {
+/** `detail`: the request carried a valid key, so a failed run's raw error is shown too (error_detail). */
+export async function getLastResult(db: Db, jobName: string, detail = false) {
   const job = await requireJob(db, jobName);
   const run = await runsRepo.latestRun(db, job.jobId);
   if (!run) throw new ApiError(404, "no_runs", `Job "${jobName}" has not run yet.`, { job_name: jobName });
-  return present.lastResult(run);
+  return present.lastResult(run, detail);
 }
 
-export async function listJobRuns(db: Db, jobName: string, limit: number, cursor?: string) {
+export async function listJobRuns(db: Db, jobName: string, limit: number, cursor?: string, detail = false) {
   const job = await requireJob(db, jobName);
   const beforeRunNo = cursor === undefined ? undefined : (parseRunId(cursor) ?? undefined);
   const rows = await runsRepo.listRuns(db, job.jobId, limit + 1, beforeRunNo);
@@ -86,7 +87,7 @@ export async function listJobRuns(db: Db, jobName: string, limit: number, cursor
     }),
   );
   return {
-    data: page.map((row, i) => present.run(row, progress[i])),
+    data: page.map((row, i) => present.run(row, detail, progress[i])),
     next_cursor: rows.length > limit ? present.run(page[page.length - 1]!).run_id : null,
   };
 }

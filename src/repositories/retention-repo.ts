@@ -1,0 +1,93 @@
+import type { Db } from "../db/client";
+
+/** The statements retention runs; each deletes at most `limit` rows, so one pass stays small. */
+
+export interface RunCaps {
+  /** Real runs (scheduled or manual, not dry, not skipped) kept per registration. */
+  real: number;
+  /** Skipped instants kept per registration. */
+  skipped: number;
+  /** Dry runs kept per registration. */
+  dry: number;
+}
+
+/**
+ * One DELETE per registration, batched: beyond each kind's cap (newest kept), finished
+ * runs only, never the run the job's last_run_* describe (last_run_seq). The newest
+ * run of each kind is always within its cap, so last-result (the newest run that is
+ * not a skipped instant) always finds its run.
+ */
+export async function pruneRunsByKind(db: Db, jobIds: number[], caps: RunCaps, limitPerJob: number): Promise<number> {
+  if (jobIds.length === 0) return 0;
+  const d1 = db.$client;
+  const statement = d1.prepare(
+    `DELETE FROM runs WHERE seq IN (
+       SELECT seq FROM (
+         SELECT seq, status, kind, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY seq DESC) AS newest
+         FROM (SELECT seq, status, CASE WHEN status = 'skipped' THEN 's' WHEN dry_run = 1 THEN 'd' ELSE 'r' END AS kind
+               FROM runs WHERE job_id = ?1)
+       )
+       WHERE status != 'running'
+         AND ((kind = 'r' AND newest > ?2) OR (kind = 's' AND newest > ?3) OR (kind = 'd' AND newest > ?4))
+         AND seq IS NOT (SELECT last_run_seq FROM jobs WHERE job_id = ?1)
+       ORDER BY seq LIMIT ?5)`,
+  );
+  const results = await d1.batch(jobIds.map((id) => statement.bind(id, caps.real, caps.skipped, caps.dry, limitPerJob)));
+  return results.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
+}
+
+/** What a pruning records in the audit: the action's details beside the count. */
+export interface PruneRecord {
+  at: string;
+  /** The count's name in the audit row's `after`, e.g. "audit_rows_pruned". */
+  counted: string;
+  details: Record<string, string | number>;
+}
+
+/**
+ * Runs a bounded DELETE and, in the same transaction, an audit row saying how many
+ * rows it deleted (only when that is not zero: a pass that prunes nothing leaves no row).
+ */
+async function deleteAndRecord(db: Db, del: D1PreparedStatement, record: PruneRecord): Promise<number> {
+  const d1 = db.$client;
+  const pairs = Object.entries(record.details).flatMap(([k, v]) => [k, v]);
+  const placeholders = pairs.map((_, i) => `?${i + 3}`).join(", ");
+  const [deleted] = await d1.batch([
+    del,
+    d1
+      .prepare(
+        `INSERT INTO audit_log (at, action, job_name, actor, before, after)
+         SELECT ?1, 'retention_prune', '', 'retention', NULL, json_object(?2, changes()${placeholders ? `, ${placeholders}` : ""})
+         WHERE changes() > 0`,
+      )
+      .bind(record.at, record.counted, ...pairs),
+  ]);
+  return deleted?.meta.changes ?? 0;
+}
+
+/**
+ * Runs of registrations that no longer exist, whose job was deleted (audit action
+ * delete or register_rolled_back) before `cutoff` and not before `lookbackFrom`, and
+ * which started before `cutoff`. The deletion's audit row is how its time is known.
+ */
+export function pruneRunsOfDeletedJobs(db: Db, cutoff: string, lookbackFrom: string, limit: number, record: PruneRecord): Promise<number> {
+  const del = db.$client
+    .prepare(
+      `DELETE FROM runs WHERE seq IN (
+         SELECT r.seq FROM audit_log a JOIN runs r ON r.job_name = a.job_name
+         WHERE a.action IN ('delete', 'register_rolled_back') AND a.at < ?1 AND a.at >= ?2
+           AND r.started_at < ?1 AND r.status != 'running'
+           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = r.job_id)
+         LIMIT ?3)`,
+    )
+    .bind(cutoff, lookbackFrom, limit);
+  return deleteAndRecord(db, del, record);
+}
+
+/** Audit rows older than `cutoff`, oldest first, at most `limit`. */
+export function pruneAudit(db: Db, cutoff: string, limit: number, record: PruneRecord): Promise<number> {
+  const del = db.$client
+    .prepare(`DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ?1 ORDER BY at LIMIT ?2)`)
+    .bind(cutoff, limit);
+  return deleteAndRecord(db, del, record);
+}
