@@ -15,6 +15,8 @@ import { auditRoutes } from "./routes/audit";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
+import { notificationsRoutes } from "./routes/notifications";
+import { reportsRoutes } from "./routes/reports";
 import { validationHook } from "./routes/validation";
 import { bootstrapOnce } from "./scheduler/bootstrap";
 
@@ -53,6 +55,8 @@ export function createApp() {
   registerDocs(app);
 
   app.use(`${API_BASE}/audit`, requireToken());
+  // Personal data (mentors' emails): a token even when ordinary reads are public.
+  for (const path of ["/notifications", "/notifications/*", "/reports", "/reports/*"]) app.use(`${API_BASE}${path}`, requireToken());
   app.use(`${API_BASE}/*`, requireTokenForChanges());
   app.use(
     `${API_BASE}/*`,
@@ -65,7 +69,11 @@ export function createApp() {
   );
 
   // Chained, and returned below, so that the app's type carries every API route (AppType for hono/client).
-  const routed = publicApi.route(API_BASE, jobsRoutes).route(API_BASE, auditRoutes);
+  const routed = publicApi
+    .route(API_BASE, jobsRoutes)
+    .route(API_BASE, auditRoutes)
+    .route(API_BASE, notificationsRoutes)
+    .route(API_BASE, reportsRoutes);
   app.route("/", dashboardRoutes);
 
   app.notFound((c) => {

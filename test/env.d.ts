@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The auxiliary webhook receiver (test/receiver/worker.js). */
+      RECEIVER: Fetcher;
     }
   }
 }

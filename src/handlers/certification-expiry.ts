@@ -124,7 +124,7 @@ export const checkCertificationExpiry: JobHandler = async (ctx) => {
       pausedAt: nowIso,
       runId: ctx.runId,
     }),
-    ...queueNotifications(db, REMINDER_KIND, newReminders, nowIso, ctx.runId),
+    ...queueNotifications(db, REMINDER_KIND, newReminders, nowIso, ctx.runId, ctx.jobName),
   ]);
   return summary;
 };

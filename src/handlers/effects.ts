@@ -50,7 +50,7 @@ export function field(path?: string): SQL {
  * The SELECT for `db.insert(table).select(...)` that yields one row per element
  * of `items`, all bound as ONE parameter (D1 allows only 100 per statement).
  * drizzle's insert-from-SQL names every column of the table, in table order, so
- * the SELECT list is built from the table itself: columns not given are NULL
+ * the SELECT list is built from the table itself: columns not given take the schema's default, or NULL
  * (an INTEGER PRIMARY KEY then gets a fresh id). `db.run(sql)` would be
  * simpler, but drizzle 0.45 cannot put a raw statement with parameters into a D1 batch.
  */
@@ -60,9 +60,12 @@ export function selectEach<T extends SQLiteTable>(
   columns: { [K in keyof T["_"]["columns"]]?: SQL | string | number },
 ): SQL {
   const given = columns as Record<string, SQL | string | number | undefined>;
-  const list = Object.keys(getTableColumns(table)).map((key) => {
+  const list = Object.entries(getTableColumns(table)).map(([key, column]) => {
     const value = given[key];
-    return value === undefined ? sql`NULL` : sql`${value}`;
+    if (value !== undefined) return sql`${value}`;
+    // The statement names every column, so SQLite's DEFAULT never applies: use the schema's own.
+    const fallback = column.default;
+    return fallback === undefined || fallback === null || typeof fallback === "object" ? sql`NULL` : sql`${fallback}`;
   });
   // The WHERE is not decoration: without it SQLite cannot parse the ON CONFLICT that follows.
   return sql`SELECT ${sql.join(list, sql`, `)} FROM json_each(${JSON.stringify(items)}) WHERE true`;

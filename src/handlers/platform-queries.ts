@@ -134,7 +134,8 @@ export function pauseMentors(db: Db, effect: PauseEffect): BatchItem<"sqlite">[]
 
 export interface OutboxMessage {
   dedupeKey: string;
-  mentorId: string;
+  /** null: addressed to coordinators (e.g. the weekly report). */
+  mentorId: string | null;
   payload: Record<string, unknown>;
 }
 
@@ -145,6 +146,8 @@ export function queueNotifications(
   messages: readonly OutboxMessage[],
   createdAt: string,
   runId: string,
+  /** The job whose run writes the rows (run ids are per job, so the pair says where a row came from). */
+  jobName?: string,
 ): BatchItem<"sqlite">[] {
   if (messages.length === 0) return [];
   const rows = messages.map((m) => ({
@@ -165,6 +168,7 @@ export function queueNotifications(
           payload: field("payload"),
           createdAt,
           createdByRun: runId,
+          ...(jobName === undefined ? {} : { jobName }),
         }),
       )
       .onConflictDoNothing({ target: notificationOutbox.dedupeKey }),
@@ -220,4 +224,34 @@ export function storeReport(
   report: { kind: string; runId: string; generatedAt: string; body: Record<string, unknown> },
 ): BatchItem<"sqlite">[] {
   return [db.insert(reports).values(report).onConflictDoNothing({ target: [reports.kind, reports.runId] })];
+}
+
+export const REPORT_NOTIFICATION_KIND = "weekly_expiry_report";
+
+/**
+ * issue 12: the coordinators' notification of a report stored in the same
+ * batch. Its payload gets the report's id from the row just written (the id
+ * is not known before the batch), so the message can link to the report's page.
+ * Deduplicated per report (job and run).
+ */
+export function queueReportNotification(
+  db: Db,
+  report: { reportKind: string; runId: string; jobName: string; createdAt: string; figures: Record<string, number> },
+): BatchItem<"sqlite">[] {
+  const payload = { report_kind: report.reportKind, run_id: report.runId, job_name: report.jobName, generated_at: report.createdAt, ...report.figures };
+  return [
+    db
+      .insert(notificationOutbox)
+      .select(
+        selectEach(notificationOutbox, [0], {
+          dedupeKey: `weekly-expiry-report:${report.jobName}:${report.runId}`,
+          kind: REPORT_NOTIFICATION_KIND,
+          payload: sql`json_set(${JSON.stringify(payload)}, '$.report_id', (SELECT ${reports.reportId} FROM ${reports} WHERE ${reports.kind} = ${report.reportKind} AND ${reports.runId} = ${report.runId}))`,
+          createdAt: report.createdAt,
+          createdByRun: report.runId,
+          jobName: report.jobName,
+        }),
+      )
+      .onConflictDoNothing({ target: notificationOutbox.dedupeKey }),
+  ];
 }

@@ -1,5 +1,5 @@
 import { addDays, applyEffects, parseInstant } from "./effects";
-import { readWeeklyReportInputs, storeReport } from "./platform-queries";
+import { queueReportNotification, readWeeklyReportInputs, storeReport } from "./platform-queries";
 import type { JobHandler } from "./types";
 
 export const REPORT_KIND = "weekly_expiry_summary";
@@ -100,10 +100,22 @@ export const generateWeeklyExpiryReport: JobHandler = async (ctx) => {
   };
   // ON CONFLICT still guards a concurrent duplicate; skipping just saves the round trip.
   if (!ctx.dryRun && !inputs.reportExists) {
-    await applyEffects(
-      db,
-      storeReport(db, { kind: REPORT_KIND, runId: ctx.runId, generatedAt: body.generated_at, body }),
-    );
+    await applyEffects(db, [
+      ...storeReport(db, { kind: REPORT_KIND, runId: ctx.runId, generatedAt: body.generated_at, body }),
+      // issue 12: one notification per report, to the coordinators (REPORT_RECIPIENTS), in the same batch.
+      ...queueReportNotification(db, {
+        reportKind: REPORT_KIND,
+        runId: ctx.runId,
+        jobName: ctx.jobName,
+        createdAt: body.generated_at,
+        figures: {
+          expiring_7_days: summary.expiring_7_days,
+          expiring_30_days: summary.expiring_30_days,
+          paused_mentors: summary.paused_mentors,
+          unreadable_certifications: body.unreadable_certifications.length,
+        },
+      }),
+    ]);
   }
   return summary;
 };

@@ -6,6 +6,8 @@ import { clock } from "../lib/clock";
 import { iso, isoMs } from "../lib/ids";
 import { listOverdueNames, pingStorage } from "../repositories/health-repo";
 import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
+import { deliveryConfig } from "../delivery/config";
+import { countByStatus } from "../repositories/outbox-repo";
 
 /** An active job whose next_run_at is older than this is overdue (its alarm did not fire). */
 export const OVERDUE_AFTER_MS = 60_000;
@@ -13,7 +15,7 @@ const OVERDUE_NAMES_SHOWN = 10;
 
 export const HealthSchema = z
   .object({
-    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable or jobs are overdue' }),
+    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable, jobs are overdue or delivery is misconfigured' }),
     checked_at: z.string(),
     problems: z.array(z.string()).openapi({ description: "What is wrong, in words; empty when status is ok" }),
     storage: z.object({
@@ -30,6 +32,19 @@ export const HealthSchema = z
       })
       .nullable(),
     last_self_repair_at: z.string().nullable().openapi({ description: "When the supervisor last finished a self-repair pass" }),
+    delivery: z
+      .object({
+        channel: z.string().openapi({ description: 'How mentor notices go out (NOTIFY_CHANNEL): "email" or "webhook"' }),
+        webhook: z.boolean().openapi({ description: "NOTIFY_WEBHOOK_URL is set: every message also goes there" }),
+        email: z.boolean().openapi({ description: "The EMAIL binding and NOTIFY_FROM are both set" }),
+        report_recipients: z.number().int(),
+        alert_recipients: z.number().int(),
+        problems: z.array(z.string()).openapi({ description: "Misconfiguration, exactly; while any is listed nothing is sent" }),
+        notifications: z
+          .object({ pending: z.number().int(), sending: z.number().int(), sent: z.number().int(), failed: z.number().int(), dead: z.number().int() })
+          .nullable(),
+      })
+      .openapi({ description: "Notification delivery: its settings and the outbox by status" }),
   })
   .openapi("Health", {
     example: {
@@ -39,6 +54,15 @@ export const HealthSchema = z
       storage: { reachable: true, round_trip_ms: 3 },
       jobs: { total: 4, active: 3, overdue: 0, overdue_job_names: [] },
       last_self_repair_at: "2026-03-26T10:14:31Z",
+      delivery: {
+        channel: "webhook",
+        webhook: true,
+        email: true,
+        report_recipients: 2,
+        alert_recipients: 1,
+        problems: [],
+        notifications: { pending: 0, sending: 0, sent: 42, failed: 0, dead: 0 },
+      },
     },
   });
 export type Health = z.infer<typeof HealthSchema>;
@@ -75,7 +99,12 @@ async function checkStorage(d1: D1Database, now: Date): Promise<StorageCheck> {
 /** The health of the service, from D1 and the supervisor. Never throws. */
 export async function checkHealth(env: Env): Promise<Health> {
   const now = clock.now();
-  const [storage, lastRepair] = await Promise.all([checkStorage(env.DB, now), lastSelfRepairAt(env)]);
+  const config = deliveryConfig(env);
+  const [storage, lastRepair, notifications] = await Promise.all([
+    checkStorage(env.DB, now),
+    lastSelfRepairAt(env),
+    countByStatus(createDb(env.DB)).catch(() => null),
+  ]);
   const problems: string[] = [];
   if (!storage.ok) problems.push(`storage (D1) is unreachable: ${storage.error}`);
   else if (storage.jobs.overdue > 0) {
@@ -84,6 +113,7 @@ export async function checkHealth(env: Env): Promise<Health> {
         storage.jobs.overdue_job_names.join(", "),
     );
   }
+  for (const problem of config.problems) problems.push(`delivery: ${problem}`);
   return {
     status: problems.length === 0 ? "ok" : "failing",
     checked_at: iso(now),
@@ -91,6 +121,15 @@ export async function checkHealth(env: Env): Promise<Health> {
     storage: storage.ok ? { reachable: true, round_trip_ms: storage.roundTripMs } : { reachable: false, round_trip_ms: null, error: storage.error },
     jobs: storage.ok ? storage.jobs : null,
     last_self_repair_at: lastRepair,
+    delivery: {
+      channel: config.channel,
+      webhook: config.webhook !== null,
+      email: config.email !== null,
+      report_recipients: config.reportRecipients.length,
+      alert_recipients: config.alertRecipients.length,
+      problems: config.problems,
+      notifications,
+    },
   };
 }
 
@@ -102,7 +141,7 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
     method: "get",
     path: "/health",
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
-    responses: { 200: json("Healthy"), 503: json("Storage unreachable or jobs overdue") },
+    responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, or delivery misconfigured") },
   }),
   async (c) => {
     const health = await checkHealth(c.env);

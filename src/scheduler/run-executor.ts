@@ -1,4 +1,7 @@
+import { env as workerEnv } from "cloudflare:workers";
 import type { Db } from "../db/client";
+import { enqueueRunNotifications } from "../delivery/enqueue";
+import type { Env } from "../env";
 import { getHandler } from "../handlers";
 import { clock } from "../lib/clock";
 import { formatRunId, isoMs } from "../lib/ids";
@@ -206,13 +209,16 @@ export class RunExecutor {
     try {
       const handler = getHandler(entry.handler);
       if (!handler) throw new Error(`handler "${entry.handler}" is not registered in this deployment`);
+      const runId = entry.runId ?? `${entry.jobName}@${entry.scheduledFor}`;
       const summary = await handler({
         db: this.db,
         now: clock.now(),
         dryRun: entry.dryRun,
-        runId: entry.runId ?? `${entry.jobName}@${entry.scheduledFor}`,
+        runId,
         jobName: entry.jobName,
       });
+      // issue 12 (delivery): the run's committed outbox rows go to the queue. The lead re-applies this line at merge.
+      if (!entry.dryRun) await enqueueRunNotifications(workerEnv as Env, this.db, { jobName: entry.jobName, runId });
       return { status: "success", summary, error: null };
     } catch (thrown) {
       return { status: "failed", summary: null, error: thrown instanceof Error ? thrown.message : String(thrown) };

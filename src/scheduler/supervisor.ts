@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
+import { sweepOutbox } from "../delivery/sweep";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { isoMs } from "../lib/ids";
@@ -92,6 +93,8 @@ export class Supervisor extends DurableObject<Env> {
         }
       }
       for (const row of window) report.pruned_runs += await pruneRuns(this.db, row.jobId, RUNS_KEPT_PER_JOB);
+      // issue 12 (delivery): requeue lost or stalled notifications, prune old sent ones. The lead re-applies this line at merge.
+      await sweepOutbox(this.env, this.db, now).catch((error) => logEvent("delivery.sweep_failed", { error: String(error) }, "error"));
     } finally {
       this.ctx.storage.kv.put("last_pass", report);
       await this.ctx.storage.setAlarm(Date.now() + PASS_INTERVAL_MS);
