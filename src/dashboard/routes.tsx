@@ -5,6 +5,9 @@ import { clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { JobNameSchema } from "../routes/schemas";
 import { getJob, listJobRuns, listJobs } from "../services/jobs-service";
+import { deliveryConfig } from "../delivery/config";
+import { deliveryCounts } from "../services/delivery-service";
+import { DeliveriesPage, ReportPage, ReportsPage } from "./delivery-pages";
 import { JobPage } from "./job-page";
 import { JobsPage } from "./jobs-page";
 import { Layout } from "./layout";
@@ -62,4 +65,12 @@ export const dashboardRoutes = new Hono<AppEnv>()
       if (error instanceof ApiError && error.status === 404) return notFound();
       throw error;
     }
-  });
+  })
+  .get("/deliveries", pageGuard, async (c) => {
+    const runId = c.req.query("run_id");
+    const jobName = c.req.query("job_name");
+    const filter = runId ? `Notifications of ${jobName ?? ""} ${runId}`.replace("  ", " ") : null;
+    return c.html(<DeliveriesPage counts={await deliveryCounts(c.var.db)} problems={deliveryConfig(c.env).problems} filter={filter} />);
+  })
+  .get("/reports", pageGuard, (c) => c.html(<ReportsPage />))
+  .get("/reports/:id{[0-9]{1,15}}", pageGuard, (c) => c.html(<ReportPage reportId={Number(c.req.param("id"))} />));

@@ -205,6 +205,10 @@ export const RunSchema = z
     duration_ms: z.number().int().nullable(),
     result_summary: z.record(z.string(), z.unknown()).nullable(),
     error: z.string().optional(),
+    // issue 12: what became of the notifications this run wrote.
+    deliveries: z
+      .object({ queued: z.number().int(), sent: z.number().int(), failed: z.number().int(), dead: z.number().int() })
+      .openapi({ description: "The run's notifications by delivery state (queued = pending or being sent)" }),
   })
   .openapi("Run");
 

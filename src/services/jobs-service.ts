@@ -7,6 +7,7 @@ import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
 import { iso, isoMs, parseRunId } from "../lib/ids";
 import * as present from "../presenters";
+import { deliveriesOfRuns } from "../repositories/outbox-repo";
 import * as jobsRepo from "../repositories/jobs-repo";
 import * as runsRepo from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput, TriggerInput } from "../routes/schemas";
@@ -213,8 +214,13 @@ export async function listJobRuns(db: Db, jobName: string, limit: number, cursor
   const beforeSeq = cursor === undefined ? undefined : (parseRunId(cursor) ?? undefined);
   const rows = await runsRepo.listRuns(db, job.jobId, limit + 1, beforeSeq);
   const page = rows.slice(0, limit);
+  // issue 12: each run's deliveries, one grouped query for the page.
+  const deliveries = await deliveriesOfRuns(db, jobName, page.map((r) => present.run(r).run_id));
   return {
-    data: page.map(present.run),
+    data: page.map((r) => {
+      const run = present.run(r);
+      return { ...run, deliveries: deliveries.get(run.run_id) ?? { queued: 0, sent: 0, failed: 0, dead: 0 } };
+    }),
     next_cursor: rows.length > limit ? present.run(page[page.length - 1]!).run_id : null,
   };
 }
