@@ -32,6 +32,8 @@ export interface Env {
   NOTIFICATION_RETENTION_DAYS?: string;
   NOTIFY_RETRY_BASE_SECONDS?: string;
   NOTIFY_MAX_ATTEMPTS?: string;
+  /** Requests in flight to receivers per consumer batch (default 50, 4-100). */
+  NOTIFY_MAX_IN_FLIGHT?: string;
   /** Per-request webhook timeout, at most (and by default) 10000 ms; lower only in tests. */
   NOTIFY_WEBHOOK_TIMEOUT_MS?: string;
 }

@@ -21,6 +21,8 @@ export interface DeliveryConfig {
   retentionDays: number;
   retryBaseSeconds: number;
   maxAttempts: number;
+  /** Requests in flight to receivers per consumer batch (NOTIFY_MAX_IN_FLIGHT, default 50). */
+  maxInFlight: number;
   /** Exactly what is wrong. While any is listed, nothing is sent (see the consumer). */
   problems: string[];
 }
@@ -29,6 +31,7 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETENTION_DAYS = 90;
 export const DEFAULT_RETRY_BASE_SECONDS = 30;
 export const DEFAULT_MAX_ATTEMPTS = 6;
+export const DEFAULT_MAX_IN_FLIGHT = 50;
 
 const ADDRESS = /^[^\s@<>",]+@[^\s@<>",]+\.[^\s@<>",]+$/;
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -131,6 +134,8 @@ export function deliveryConfig(env: Env): DeliveryConfig {
     retentionDays: wholeNumber(env.NOTIFICATION_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, 1, 3650),
     retryBaseSeconds: wholeNumber(env.NOTIFY_RETRY_BASE_SECONDS, DEFAULT_RETRY_BASE_SECONDS, 1, 3600),
     maxAttempts: wholeNumber(env.NOTIFY_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS, 1, 20),
+    // At least 4: a batch of 100 at 10 s each must finish inside its 5-minute lease.
+    maxInFlight: wholeNumber(env.NOTIFY_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, 4, 100),
     problems,
   };
 }

@@ -14,12 +14,11 @@ export const NOTIFICATIONS_QUEUE = "nightly-notifications";
 export const DEAD_LETTER_QUEUE = "nightly-notifications-dlq";
 
 /**
- * Requests in flight to receivers from one batch. With the consumer's
- * max_concurrency (wrangler.toml) this caps what the first night's backlog
- * puts on a receiver at once.
+ * Requests in flight from one batch by default (NOTIFY_MAX_IN_FLIGHT). With the
+ * consumer's max_concurrency = 1 (wrangler.toml) it is the cap on what the
+ * first night's backlog puts on a receiver at once.
  */
-export const REQUESTS_IN_FLIGHT_PER_BATCH = 10;
-/** A claim outlives the slowest batch: 100 messages, 10 at a time, 10 s timeout each. */
+/** A claim outlives the slowest batch: 100 messages, one at a time at worst, 10 s timeout each... so 5 min, and in-flight >= 4. */
 export const LEASE_MS = 5 * 60_000;
 /** A queue delay and a row's due time come from different clocks; this much early is still due. */
 const DUE_TOLERANCE_MS = 5_000;
@@ -66,15 +65,17 @@ export async function handleNotificationBatch(batch: MessageBatch<unknown>, env:
   }
 
   const token = crypto.randomUUID();
+  const t0 = performance.now();
   const claimed = await claimRows(db, ids, isoMs(now), isoMs(now.getTime() + DUE_TOLERANCE_MS), isoMs(now.getTime() + LEASE_MS), token);
   const claimedIds = new Set(claimed.map((r) => r.notificationId));
   for (const [id, list] of byId) if (!claimedIds.has(id)) for (const m of list) m.ack();
 
+  const t1 = performance.now();
   const results: RowResult[] = [];
   const after: (() => Promise<void> | void)[] = [];
   let slowDownUntil = 0;
 
-  await pool(claimed, REQUESTS_IN_FLIGHT_PER_BATCH, async (row: NotificationRow) => {
+  await pool(claimed, config.maxInFlight, async (row: NotificationRow) => {
     const messages = byId.get(row.notificationId)!;
     const at = clock.now();
     // Once a receiver asked to slow down, the rest of the batch waits with it, unsent.
@@ -126,10 +127,19 @@ export async function handleNotificationBatch(batch: MessageBatch<unknown>, env:
 
   // If this write fails the batch throws and is redelivered; the rows stay claimed until
   // their lease expires, then the sweep sends them again (a receiver dedupes on webhook-id).
+  const t2 = performance.now();
   await finishRows(db, token, results);
+  const t3 = performance.now();
   for (const step of after) await step();
   const tally = results.reduce<Record<string, number>>((acc, r) => ((acc[r.status] = (acc[r.status] ?? 0) + 1), acc), {});
-  logEvent("delivery.batch", { messages: batch.messages.length, claimed: claimed.length, ...tally });
+  logEvent("delivery.batch", {
+    messages: batch.messages.length,
+    claimed: claimed.length,
+    ...tally,
+    claim_ms: Math.round(t1 - t0),
+    send_ms: Math.round(t2 - t1),
+    record_ms: Math.round(t3 - t2),
+  });
   for (const r of results) {
     if (r.status === "dead" || r.status === "failed") {
       logEvent("delivery.failed", { notification_id: messageId(r.id), status: r.status, attempts: r.attempts, error: r.lastError }, "warn");
