@@ -203,22 +203,21 @@ export class RunExecutor {
     await this.record(current, now, outcome);
     this.ctx.storage.kv.delete(entry.key);
     await this.rearm();
+    // issue 12 (delivery): the run's committed outbox rows go to the queue (same runId as the handler got). The lead re-applies this line at merge.
+    if (outcome.status === "success" && !entry.dryRun) await enqueueRunNotifications(workerEnv as Env, this.db, { jobName: entry.jobName, runId: entry.runId ?? `${entry.jobName}@${entry.scheduledFor}` });
   }
 
   private async runHandler(entry: RunningEntry): Promise<Outcome> {
     try {
       const handler = getHandler(entry.handler);
       if (!handler) throw new Error(`handler "${entry.handler}" is not registered in this deployment`);
-      const runId = entry.runId ?? `${entry.jobName}@${entry.scheduledFor}`;
       const summary = await handler({
         db: this.db,
         now: clock.now(),
         dryRun: entry.dryRun,
-        runId,
+        runId: entry.runId ?? `${entry.jobName}@${entry.scheduledFor}`,
         jobName: entry.jobName,
       });
-      // issue 12 (delivery): the run's committed outbox rows go to the queue. The lead re-applies this line at merge.
-      if (!entry.dryRun) await enqueueRunNotifications(workerEnv as Env, this.db, { jobName: entry.jobName, runId });
       return { status: "success", summary, error: null };
     } catch (thrown) {
       return { status: "failed", summary: null, error: thrown instanceof Error ? thrown.message : String(thrown) };
