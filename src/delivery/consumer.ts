@@ -18,7 +18,7 @@ export const DEAD_LETTER_QUEUE = "nightly-notifications-dlq";
  * consumer's max_concurrency = 1 (wrangler.toml) it is the cap on what the
  * first night's backlog puts on a receiver at once.
  */
-/** A claim outlives the slowest batch: 100 messages, one at a time at worst, 10 s timeout each... so 5 min, and in-flight >= 4. */
+/** A claim outlives the slowest batch: 100 messages, at least 4 in flight (config), 10 s timeout each = 250 s. */
 export const LEASE_MS = 5 * 60_000;
 /** A queue delay and a row's due time come from different clocks; this much early is still due. */
 const DUE_TOLERANCE_MS = 5_000;

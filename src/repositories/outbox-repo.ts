@@ -107,7 +107,13 @@ export async function markQueued(db: Db, ids: readonly number[], at: string): Pr
   await db
     .update(outbox)
     .set({ nextAttemptAt: at })
-    .where(and(inArray(outbox.notificationId, jsonList(ids)), inArray(outbox.status, ["pending", "failed"])));
+    .where(
+      and(
+        inArray(outbox.notificationId, jsonList(ids)),
+        // A row the consumer already failed meanwhile keeps its backoff time.
+        or(eq(outbox.status, "pending"), and(eq(outbox.status, "failed"), lte(outbox.nextAttemptAt, at))),
+      ),
+    );
 }
 
 /** Unsent rows whose message should have come by `before` (lost in a crash or a restart), oldest first. */
