@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config";
 // @ts-expect-error a plain .mjs script, no types
 import { copySwaggerUi } from "./scripts/copy-swagger-ui.mjs";
 
+/** The tests' webhook secret (Standard Webhooks form): 32 bytes of 0x01..0x20, base64. */
+const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString("base64")}`;
+
 export default defineConfig({
   plugins: [
     cloudflareTest(async () => {
@@ -22,6 +25,22 @@ export default defineConfig({
           TEST_PLATFORM_MIGRATIONS: await readD1Migrations("./platform-migrations"),
           // What an existing deployment applied before the platform's tables became their own set.
           TEST_LEGACY_MIGRATIONS: await readD1Migrations("./test/fixtures/legacy-migrations"),
+          // Delivery: email (simulated by the runtime) and a webhook to the receiver below.
+          NOTIFY_FROM: "scheduler@example.org",
+          NOTIFY_WEBHOOK_URL: "https://receiver.test/hooks/default",
+          NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+          REPORT_RECIPIENTS: "coordinators@example.org",
+          NOTIFY_WEBHOOK_TIMEOUT_MS: "300",
+          NOTIFY_RETRY_BASE_SECONDS: "1",
+        },
+        // Every outbound fetch of the service goes to the receiver: it stands for the
+        // systems outside ours (the platform's mail provider, a coordinator's endpoint).
+        outboundService: "receiver",
+        serviceBindings: { RECEIVER: "receiver" },
+        workers: [{ name: "receiver", modules: true, scriptPath: "./test/receiver/worker.js", compatibilityDate: "2026-10-01" }],
+        queueConsumers: {
+          "nightly-notifications": { maxBatchTimeout: 0.05 },
+          "nightly-notifications-dlq": { maxBatchTimeout: 0.05 },
         },
       },
       };

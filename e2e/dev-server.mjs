@@ -35,17 +35,17 @@ export function devToken() {
 }
 
 /**
- * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <tmp>` in its own
+ * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <tmp> [extraArgs]` in its own
  * process group and waits until the dashboard answers. `stop()` ends the whole group
  * (`pid` is the group's, for exit paths that cannot wait for `stop()`).
  */
-export async function startDevServer({ timeoutMs = 180_000 } = {}) {
+export async function startDevServer({ timeoutMs = 180_000, extraArgs = [] } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = mkdtempSync(join(tmpdir(), "nightly-e2e-"));
   let log = "";
   // wrangler needs Node 22, which npm scripts get from node_modules/.bin; add it for runs by hand too.
   const env = { ...process.env, PATH: `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.env.PATH}` };
-  const args = ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo];
+  const args = ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, ...extraArgs];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (chunk) => (log += chunk));
   child.stderr.on("data", (chunk) => (log += chunk));

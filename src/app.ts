@@ -16,6 +16,8 @@ import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
 import { platformRoutes } from "./routes/platform";
+import { notificationsRoutes } from "./routes/notifications";
+import { reportsRoutes } from "./routes/reports";
 import { validationHook } from "./routes/validation";
 import { bootstrapOnce } from "./scheduler/bootstrap";
 
@@ -66,6 +68,7 @@ export function createApp() {
   // reads are public unless REQUIRE_AUTH_FOR_READS locks them. The platform's data routes
   // change the built-in jobs' input wholesale: admin (they are all changes).
   registerRoles(app, API_BASE, MAX_BODY_BYTES);
+  // Notifications and reports hold personal data (mentors' emails): roles for them are in src/middleware/roles.ts.
   app.use(`${API_BASE}/*`, requireRoleByDefault());
   const limit = (maxSize: number, words: string) =>
     bodyLimit({
@@ -79,7 +82,12 @@ export function createApp() {
   app.use(`${API_BASE}/*`, (c, next) => (canonicalPath(c.req.raw).startsWith(PLATFORM_PREFIX) ? importLimit : defaultLimit)(c, next));
 
   // Chained, and returned below, so that the app's type carries every API route (AppType for hono/client).
-  const routed = publicApi.route(API_BASE, jobsRoutes).route(API_BASE, auditRoutes).route(API_BASE, platformRoutes);
+  const routed = publicApi
+    .route(API_BASE, jobsRoutes)
+    .route(API_BASE, auditRoutes)
+    .route(API_BASE, platformRoutes)
+    .route(API_BASE, notificationsRoutes)
+    .route(API_BASE, reportsRoutes);
   app.route("/", dashboardRoutes);
 
   app.notFound((c) => {

@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { handleQueue } from "./delivery/consumer";
 import type { Env } from "./env";
 
 export { JobScheduler } from "./scheduler/job-scheduler";
@@ -14,5 +15,9 @@ export default {
   /** Cron Trigger: a backstop for the supervisor's own alarm in production. */
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(env.SUPERVISOR.getByName("supervisor").runPass());
+  },
+  /** Notification delivery: the outbox rows named by NOTIFICATIONS messages, and its dead-letter queue. */
+  async queue(batch, env) {
+    await handleQueue(batch, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -54,6 +54,20 @@ describe("hc<AppType> (hono/client)", () => {
     expectTypeOf((await response.json()).status).toEqualTypeOf<"ok" | "failing">();
   });
 
+  it("types the notifications and reports reads (issue 12)", async () => {
+    const list = await api.notifications.$get({ query: { status: "dead", limit: "5" } }, auth);
+    expect(list.status).toBe(200);
+    if (list.status === 200) {
+      const body = await list.json();
+      expectTypeOf<(typeof body.data)[number]["status"]>().toEqualTypeOf<"pending" | "sending" | "sent" | "failed" | "dead">();
+    }
+    const retry = await api.notifications[":id"].retry.$post({ param: { id: "999999999" } }, auth);
+    expect(retry.status).toBe(404);
+    const reports = await api.reports.$get({ query: {} }, auth);
+    expect(reports.status).toBe(200);
+    if (reports.status === 200) expectTypeOf((await reports.json()).next_cursor).toEqualTypeOf<string | null>();
+  });
+
   it("refuses wrong input at compile time", () => {
     // Never called: these lines only have to fail to type-check.
     const typeOnly = () => {

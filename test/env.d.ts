@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_PLATFORM_MIGRATIONS: D1Migration[];
       TEST_LEGACY_MIGRATIONS: D1Migration[];
+      /** The auxiliary webhook receiver (test/receiver/worker.js). */
+      RECEIVER: Fetcher;
     }
   }
 }

@@ -288,6 +288,7 @@ describe("GET /jobs/:jobName/runs", () => {
       completed_at: expect.stringMatching(ISO_SECONDS),
       duration_ms: expect.any(Number),
       result_summary: { done: 1, dry_run: 0 },
+      deliveries: { queued: 0, sent: 0, failed: 0, dead: 0 },
     });
   });
 });

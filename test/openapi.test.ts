@@ -46,11 +46,13 @@ describe("GET /api/v1/scheduler/openapi.json", () => {
     expect(Object.keys(doc.paths).every((p) => p.startsWith(`${API_BASE}/`) && !p.startsWith(`${API_BASE}${API_BASE}`))).toBe(true);
   });
 
-  it("marks every change and the audit trail as needing the bearer token, and no other read", async () => {
+  it("marks every change, the audit trail, notifications and reports as needing the bearer token, and no other read", async () => {
     const doc = await getDocument();
+    // Reads that carry personal data need the token even when other reads are public.
+    const personal = /\/(audit|notifications|reports)(\/|$)/;
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
-        const needsToken = method !== "get" || path.endsWith("/audit");
+        const needsToken = method !== "get" || personal.test(path);
         expect(op.security ?? [], `${method} ${path}`).toEqual(needsToken ? [{ bearerAuth: [] }] : []);
         if (needsToken) expect(Object.keys(op.responses), `${method} ${path}`).toContain("401");
       }

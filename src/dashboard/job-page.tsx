@@ -46,7 +46,21 @@ function Actions(props: { job: Job }) {
   );
 }
 
-function RunsTable(props: { runs: Run[]; now: Date }) {
+/** What the run delivered, linking to its notifications on the Deliveries page. */
+function Deliveries(props: { jobName: string; run: Run }) {
+  const d = props.run.deliveries;
+  if (d.queued + d.sent + d.failed + d.dead === 0) return <span class="muted">—</span>;
+  const href = `/deliveries?job_name=${encodeURIComponent(props.jobName)}&run_id=${encodeURIComponent(props.run.run_id)}`;
+  return (
+    <a href={href} class="run-deliveries">
+      {d.sent} sent{d.queued ? ` · ${d.queued} queued` : ""}
+      {d.failed ? ` · ${d.failed} failed` : ""}
+      {d.dead ? ` · ${d.dead} dead` : ""}
+    </a>
+  );
+}
+
+function RunsTable(props: { runs: Run[]; now: Date; jobName: string }) {
   if (props.runs.length === 0) return <p class="card muted">This job has not run yet.</p>;
   return (
     <table id="runs">
@@ -58,6 +72,7 @@ function RunsTable(props: { runs: Run[]; now: Date }) {
           <th>Started</th>
           <th>Duration</th>
           <th>Summary</th>
+          <th>Deliveries</th>
         </tr>
       </thead>
       <tbody>
@@ -78,6 +93,9 @@ function RunsTable(props: { runs: Run[]; now: Date }) {
             <td data-label="Duration">{formatDuration(run.duration_ms)}</td>
             <td data-label="Summary">
               {run.error ? <span class="failed badge">error</span> : null} {run.error?.message ?? formatSummary(run.result_summary)}
+            </td>
+            <td data-label="Deliveries">
+              <Deliveries jobName={props.jobName} run={run} />
             </td>
           </tr>
         ))}
@@ -140,7 +158,7 @@ export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
         <RunChart runs={props.runs} />
       </div>
       <div style="margin-top:1rem">
-        <RunsTable runs={props.runs} now={now} />
+        <RunsTable runs={props.runs} now={now} jobName={job.job_name} />
       </div>
     </Layout>
   );

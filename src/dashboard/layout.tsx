@@ -65,6 +65,8 @@ export function Layout(props: { title: string; children: Child; script?: boolean
             <a class="brand" href="/">Nightly Scheduler</a>
             <nav>
               <a href="/">Jobs</a>
+              <a href="/deliveries">Deliveries</a>
+              <a href="/reports">Reports</a>
               <a href="/docs">API reference</a>
               <a href="/api/v1/scheduler/health">Health</a>
             </nav>

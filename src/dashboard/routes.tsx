@@ -6,9 +6,13 @@ import { ApiError } from "../lib/errors";
 import { readsLocked } from "../lib/settings";
 import { JobNameSchema } from "../routes/schemas";
 import { getJob, listJobRuns, listJobs } from "../services/jobs-service";
+import { deliveryConfig } from "../delivery/config";
+import { deliveryCounts } from "../services/delivery-service";
+import { DeliveriesPage, ReportPage, ReportsPage } from "./delivery-pages";
 import { JobPage } from "./job-page";
 import { JobsPage } from "./jobs-page";
 import { ACTIONS_SCRIPT } from "./actions-script";
+import { DELIVERY_SCRIPT } from "./delivery-script";
 import { DASHBOARD_CSS, Layout } from "./layout";
 
 const JOBS_PER_PAGE = 50;
@@ -51,7 +55,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
   // The page's style and script as files on this origin (CSP: 'self', nothing inline).
   .get("/dashboard.css", (c) => c.body(DASHBOARD_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }))
   .get("/dashboard.js", (c) =>
-    c.body(ACTIONS_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+    c.body(ACTIONS_SCRIPT + DELIVERY_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
   )
   .get("/", pageGuard, async (c) => {
     const { page } = PageQuery.parse({ page: c.req.query("page") });
@@ -69,4 +73,12 @@ export const dashboardRoutes = new Hono<AppEnv>()
       if (error instanceof ApiError && error.status === 404) return notFound();
       throw error;
     }
-  });
+  })
+  .get("/deliveries", pageGuard, async (c) => {
+    const runId = c.req.query("run_id");
+    const jobName = c.req.query("job_name");
+    const filter = runId ? `Notifications of ${jobName ?? ""} ${runId}`.replace("  ", " ") : null;
+    return c.html(<DeliveriesPage counts={await deliveryCounts(c.var.db)} problems={deliveryConfig(c.env).problems} filter={filter} />);
+  })
+  .get("/reports", pageGuard, (c) => c.html(<ReportsPage />))
+  .get("/reports/:id{[0-9]{1,15}}", pageGuard, (c) => c.html(<ReportPage reportId={Number(c.req.param("id"))} />));

@@ -58,17 +58,39 @@ export const pauses = sqliteTable(
   ],
 );
 
-export const notificationOutbox = sqliteTable("notification_outbox", {
-  notificationId: integer("notification_id").primaryKey({ autoIncrement: true }),
-  /** e.g. cert-expiry-reminder:<certification_id>:<window_days> */
-  dedupeKey: text("dedupe_key").notNull().unique(),
-  mentorId: text("mentor_id").notNull(),
-  kind: text("kind").notNull(),
-  payload: text("payload", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
-  createdAt: text("created_at").notNull(),
-  createdByRun: text("created_by_run"),
-  sentAt: text("sent_at"),
-});
+export const OUTBOX_STATUSES = ["pending", "sending", "sent", "failed", "dead"] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+/** Mirrors migrations/0002_platform.sql as rebuilt by 0007_delivery.sql. */
+export const notificationOutbox = sqliteTable(
+  "notification_outbox",
+  {
+    notificationId: integer("notification_id").primaryKey({ autoIncrement: true }),
+    /** e.g. cert-expiry-reminder:<certification_id>:<window_days> */
+    dedupeKey: text("dedupe_key").notNull().unique(),
+    /** NULL: addressed to coordinators (weekly report, alerts). */
+    mentorId: text("mentor_id"),
+    kind: text("kind").notNull(),
+    payload: text("payload", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    createdAt: text("created_at").notNull(),
+    createdByRun: text("created_by_run"),
+    jobName: text("job_name"),
+    status: text("status", { enum: OUTBOX_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    deliveredTo: text("delivered_to", { mode: "json" }).$type<string[]>(),
+    nextAttemptAt: text("next_attempt_at"),
+    leaseUntil: text("lease_until"),
+    leaseToken: text("lease_token"),
+    sentAt: text("sent_at"),
+  },
+  (t) => [
+    index("outbox_due").on(t.status, t.nextAttemptAt),
+    index("outbox_run").on(t.createdByRun, t.jobName),
+    index("outbox_mentor").on(t.mentorId),
+    index("outbox_sent").on(t.sentAt).where(sql`status = 'sent'`),
+  ],
+);
 
 export const reports = sqliteTable(
   "reports",

@@ -150,7 +150,7 @@ export function certificationExpiryHandler(pageRows = PAGE_ROWS) {
                   pausedAt: nowIso,
                   runId: ctx.runId,
                 }),
-                ...queueNotifications(db, [...found.pauses, ...found.reminders], nowIso, ctx.runId),
+                ...queueNotifications(db, [...found.pauses, ...found.reminders], nowIso, ctx),
               ],
         };
       },

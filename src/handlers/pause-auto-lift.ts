@@ -116,7 +116,7 @@ export function pauseAutoLiftHandler(pageRows = PAGE_ROWS) {
             ? []
             : [
                 ...liftPauses(db, plan.liftPauseIds, plan.liftMentorIds, nowIso),
-                ...queueNotifications(db, plan.notices, nowIso, ctx.runId),
+                ...queueNotifications(db, plan.notices, nowIso, ctx),
               ],
         };
       },

@@ -1,3 +1,4 @@
+import { REPORT_NOTIFICATION_KIND } from "../delivery/config";
 import { addDays, parseInstant } from "../lib/instants";
 import {
   countReportRows,
@@ -5,6 +6,7 @@ import {
   readPausedMentorPage,
   readReportItems,
   reportExists,
+  queueReportNotification,
   storeReport,
   storeReportItems,
   type OpenPause,
@@ -175,7 +177,17 @@ export function weeklyExpiryReportHandler(pageRows = PAGE_ROWS) {
         const body = await reportBody(ctx, key, counts);
         return {
           ...stored,
-          effects: storeReport(db, { ...key, jobName: ctx.jobName, generatedAt: body.generated_at, body }),
+          effects: [
+            ...storeReport(db, { ...key, jobName: ctx.jobName, generatedAt: body.generated_at, body }),
+            // One notification per report, to the coordinators (REPORT_RECIPIENTS), in the same batch.
+            ...queueReportNotification(db, {
+              ...key,
+              jobName: ctx.jobName,
+              notificationKind: REPORT_NOTIFICATION_KIND,
+              createdAt: body.generated_at,
+              figures: counts,
+            }),
+          ],
         };
       },
     },

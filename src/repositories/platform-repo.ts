@@ -17,7 +17,8 @@ import { certifications, mentors, notificationOutbox, pauses, reportItems, repor
 // ---- list helpers -----------------------------------------------------------
 
 /** `(SELECT value FROM json_each(?))`: a whole list as ONE bound parameter, for `IN`. */
-function jsonList(values: readonly unknown[]): SQL {
+/** A list bound as ONE JSON parameter, for `IN (...)` (D1 allows 100 parameters per statement). */
+export function jsonList(values: readonly unknown[]): SQL {
   return sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 
@@ -30,7 +31,7 @@ function field(path?: string): SQL {
  * The SELECT for `db.insert(table).select(...)` that yields one row per element
  * of `items`, all bound as ONE parameter. drizzle's insert-from-SQL names every
  * column of the table, in table order, so the SELECT list is built from the
- * table itself: columns not given are NULL (an INTEGER PRIMARY KEY then gets a
+ * table itself: columns not given take the schema's default, or NULL (an INTEGER PRIMARY KEY then gets a
  * fresh id). `db.run(sql)` would be simpler, but drizzle 0.45 cannot put a raw
  * statement with parameters into a D1 batch.
  */
@@ -40,9 +41,12 @@ function selectEach<T extends SQLiteTable>(
   columns: { [K in keyof T["_"]["columns"]]?: SQL | string | number },
 ): SQL {
   const given = columns as Record<string, SQL | string | number | undefined>;
-  const list = Object.keys(getTableColumns(table)).map((key) => {
+  const list = Object.entries(getTableColumns(table)).map(([key, column]) => {
     const value = given[key];
-    return value === undefined ? sql`NULL` : sql`${value}`;
+    if (value !== undefined) return sql`${value}`;
+    // The statement names every column, so SQLite's DEFAULT never applies: use the schema's own.
+    const fallback = column.default;
+    return fallback === undefined || fallback === null || typeof fallback === "object" ? sql`NULL` : sql`${fallback}`;
   });
   // The WHERE is not decoration: without it SQLite cannot parse the ON CONFLICT that follows.
   return sql`SELECT ${sql.join(list, sql`, `)} FROM json_each(${JSON.stringify(items)}) WHERE true`;
@@ -145,7 +149,7 @@ export function queueNotifications(
   db: Db,
   messages: readonly OutboxMessage[],
   createdAt: string,
-  runId: string,
+  run: { runId: string; jobName: string },
 ): BatchItem<"sqlite">[] {
   const rows = messages.map((m) => ({
     kind: m.kind,
@@ -163,7 +167,8 @@ export function queueNotifications(
           kind: field("kind"),
           payload: field("payload"),
           createdAt,
-          createdByRun: runId,
+          createdByRun: run.runId,
+          jobName: run.jobName,
         }),
       )
       .onConflictDoNothing({ target: notificationOutbox.dedupeKey }),
@@ -364,5 +369,33 @@ export function storeReport(
       .insert(reports)
       .values(report)
       .onConflictDoNothing({ target: [reports.kind, reports.jobId, reports.runId] }),
+  ];
+}
+
+/**
+ * The report's notification to the coordinators (issue 12), for the batch that
+ * stores the report: one per report (deduplicated by job and run), carrying
+ * the report's id, read in the same transaction.
+ */
+export function queueReportNotification(
+  db: Db,
+  report: ReportKey & { jobName: string; notificationKind: string; createdAt: string; figures: Record<string, number> },
+): BatchItem<"sqlite">[] {
+  const payload = { report_kind: report.kind, run_id: report.runId, job_name: report.jobName, generated_at: report.createdAt, ...report.figures };
+  const reportId = sql`(SELECT ${reports.reportId} FROM ${reports} WHERE ${reports.kind} = ${report.kind} AND ${reports.jobId} = ${report.jobId} AND ${reports.runId} = ${report.runId})`;
+  return [
+    db
+      .insert(notificationOutbox)
+      .select(
+        selectEach(notificationOutbox, [0], {
+          dedupeKey: `weekly-expiry-report:${report.jobName}:${report.jobId}:${report.runId}`,
+          kind: report.notificationKind,
+          payload: sql`json_set(${JSON.stringify(payload)}, '$.report_id', ${reportId})`,
+          createdAt: report.createdAt,
+          createdByRun: report.runId,
+          jobName: report.jobName,
+        }),
+      )
+      .onConflictDoNothing({ target: notificationOutbox.dedupeKey }),
   ];
 }

@@ -9,6 +9,8 @@ import { settingProblems } from "../lib/settings";
 import { configuredKeys } from "../middleware/auth";
 import { countActiveMentors, listOverdueNames, pingStorage } from "../repositories/health-repo";
 import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
+import { deliveryConfig } from "../delivery/config";
+import { countByStatus } from "../repositories/outbox-repo";
 
 /** An active job whose next_run_at is older than this is overdue (its alarm did not fire). */
 export const OVERDUE_AFTER_MS = 60_000;
@@ -16,7 +18,7 @@ const OVERDUE_NAMES_SHOWN = 10;
 
 export const HealthSchema = z
   .object({
-    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable, jobs are overdue or a setting is bad' }),
+    status: z.enum(["ok", "failing"]).openapi({ description: '"failing" (HTTP 503) when storage is unreachable, jobs are overdue a setting is bad or delivery is misconfigured' }),
     checked_at: z.string(),
     problems: z.array(z.string()).openapi({ description: "What is wrong, in words; empty when status is ok" }),
     storage: z.object({
@@ -48,6 +50,19 @@ export const HealthSchema = z
         message: z.string().optional(),
       })
       .openapi({ description: "The platform data the built-in jobs act on (docs/platform-data.md)" }),
+    delivery: z
+      .object({
+        channel: z.string().openapi({ description: 'How mentor notices go out (NOTIFY_CHANNEL): "email" or "webhook"' }),
+        webhook: z.boolean().openapi({ description: "NOTIFY_WEBHOOK_URL is set: every message also goes there" }),
+        email: z.boolean().openapi({ description: "The EMAIL binding and NOTIFY_FROM are both set" }),
+        report_recipients: z.number().int(),
+        alert_recipients: z.number().int(),
+        problems: z.array(z.string()).openapi({ description: "Misconfiguration, exactly; while any is listed nothing is sent" }),
+        notifications: z
+          .object({ pending: z.number().int(), sending: z.number().int(), sent: z.number().int(), failed: z.number().int(), dead: z.number().int() })
+          .nullable(),
+      })
+      .openapi({ description: "Notification delivery: its settings and the outbox by status" }),
   })
   .openapi("Health", {
     example: {
@@ -59,6 +74,15 @@ export const HealthSchema = z
       jobs: { total: 4, active: 3, overdue: 0, overdue_job_names: [] },
       last_self_repair_at: "2026-03-26T10:14:31Z",
       platform: { status: "ok", active_mentors: 87 },
+      delivery: {
+        channel: "webhook",
+        webhook: true,
+        email: true,
+        report_recipients: 2,
+        alert_recipients: 1,
+        problems: [],
+        notifications: { pending: 0, sending: 0, sent: 42, failed: 0, dead: 0 },
+      },
     },
   });
 export type Health = z.infer<typeof HealthSchema>;
@@ -114,7 +138,13 @@ async function checkPlatform(d1: D1Database): Promise<Health["platform"]> {
 /** The health of the service, from D1 and the supervisor. Never throws. */
 export async function checkHealth(env: Env): Promise<Health> {
   const now = clock.now();
-  const [storage, lastRepair, platform] = await Promise.all([checkStorage(env.DB, now), lastSelfRepairAt(env), checkPlatform(env.DB)]);
+  const config = deliveryConfig(env);
+  const [storage, lastRepair, platform, notifications] = await Promise.all([
+    checkStorage(env.DB, now),
+    lastSelfRepairAt(env),
+    checkPlatform(env.DB),
+    countByStatus(createDb(env.DB)).catch(() => null),
+  ]);
   const problems: string[] = [];
   if (!storage.ok) problems.push("storage (D1) is unreachable (the details are in the service's log)");
   else if (storage.jobs.overdue > 0) {
@@ -125,6 +155,7 @@ export async function checkHealth(env: Env): Promise<Health> {
   }
   const settings = settingProblems(env, configuredKeys(env).problems);
   for (const bad of settings) problems.push(`setting ${bad.setting}: ${bad.message}`);
+  for (const problem of config.problems) problems.push(`delivery: ${problem}`);
   return {
     status: problems.length === 0 ? "ok" : "failing",
     checked_at: iso(now),
@@ -136,6 +167,15 @@ export async function checkHealth(env: Env): Promise<Health> {
     jobs: storage.ok ? storage.jobs : null,
     last_self_repair_at: lastRepair,
     platform,
+    delivery: {
+      channel: config.channel,
+      webhook: config.webhook !== null,
+      email: config.email !== null,
+      report_recipients: config.reportRecipients.length,
+      alert_recipients: config.alertRecipients.length,
+      problems: config.problems,
+      notifications,
+    },
   };
 }
 
@@ -147,7 +187,7 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
     method: "get",
     path: "/health",
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
-    responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, or a bad setting") },
+    responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
   }),
   async (c) => {
     const health = await checkHealth(c.env);

@@ -237,6 +237,10 @@ export const RunSchema = z
       .object({ processed: z.number().int(), total: z.number().int().nullable() })
       .optional()
       .openapi({ description: "While a run goes: how far it has got, as its handler counts (rows processed of the total, where the handler knows it)." }),
+    // issue 12: what became of the notifications this run wrote.
+    deliveries: z
+      .object({ queued: z.number().int(), sent: z.number().int(), failed: z.number().int(), dead: z.number().int() })
+      .openapi({ description: "The run's notifications by delivery state (queued = pending or being sent)" }),
   })
   .openapi("Run");
 

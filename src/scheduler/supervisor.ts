@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
+import { sweepOutbox } from "../delivery/sweep";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { isoMs } from "../lib/ids";
@@ -91,6 +92,8 @@ export class Supervisor extends DurableObject<Env> {
       }
       report.pruned_runs += (await runRetention(this.env, this.db, now, window.map((row) => row.jobId))).runs;
       await pruneRunSteps(this.db, now);
+      // issue 12 (delivery): requeue lost or stalled notifications, prune old sent ones. The lead re-applies this line at merge.
+      await sweepOutbox(this.env, this.db, now).catch((error) => logEvent("delivery.sweep_failed", { error: String(error) }, "error"));
     } finally {
       this.ctx.storage.kv.put("last_pass", report);
       await this.ctx.storage.setAlarm(Date.now() + PASS_INTERVAL_MS);

@@ -6,6 +6,7 @@ import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
 import { iso, parseRunId } from "../lib/ids";
 import * as present from "../presenters";
+import { deliveriesOfRuns } from "../repositories/outbox-repo";
 import * as jobsRepo from "../repositories/jobs-repo";
 import * as runsRepo from "../repositories/runs-repo";
 import * as runStepsRepo from "../repositories/run-steps-repo";
@@ -86,8 +87,13 @@ export async function listJobRuns(db: Db, jobName: string, limit: number, cursor
       return step ? { processed: step.processed, total: step.total } : undefined;
     }),
   );
+  // What became of each run's notifications: one grouped query for the page.
+  const deliveries = await deliveriesOfRuns(db, jobName, page.map((r) => present.run(r).run_id));
   return {
-    data: page.map((row, i) => present.run(row, detail, progress[i])),
+    data: page.map((row, i) => {
+      const run = present.run(row, detail, progress[i]);
+      return { ...run, deliveries: deliveries.get(run.run_id) ?? { queued: 0, sent: 0, failed: 0, dead: 0 } };
+    }),
     next_cursor: rows.length > limit ? present.run(page[page.length - 1]!).run_id : null,
   };
 }

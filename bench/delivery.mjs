@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// `npm run bench:delivery`: 10,000 notifications from one run to a local receiver
+// (e2e/receiver.mjs on 127.0.0.1, verifying every signature), against the same number
+// of messages through a bare queue consumer that only acknowledges, in the same run.
+//   delivery_seconds_10k  from the run's enqueue call until the receiver has accepted all
+//   bare_seconds_10k      from the baseline's send until its consumer has acknowledged all
+//   delivery_ratio        delivery / bare (target <= 2)
+//   lost, duplicates      counted by the receiver (target 0 and 0)
+// Writes bench/out/delivery-results.json (git-ignored). BENCH_DELIVERY_COUNT overrides 10,000.
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { newSecret, startReceiver } from "../e2e/receiver.mjs";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const COUNT = Number(process.env.BENCH_DELIVERY_COUNT ?? 10_000);
+const PORT = Number(process.env.BENCH_PORT ?? 8795);
+const PHASE_TIMEOUT_MS = 240_000;
+const OUT = join(ROOT, "bench", "out");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
+const run = promisify(execFile);
+
+mkdirSync(OUT, { recursive: true });
+const secret = newSecret();
+const receiver = await startReceiver({ secret, keep: false });
+
+// The service's own wrangler.toml, with the bench worker as main, the baseline's queue,
+// and delivery pointed at the receiver (webhook channel: one request per notification).
+const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+  .replace('main = "src/index.ts"', 'main = "../delivery-worker.ts"')
+  .replace('migrations_dir = "migrations"', 'migrations_dir = "../../migrations"')
+  .replace('"./src/lib/zod-locales-en.ts"', '"../../src/lib/zod-locales-en.ts"')
+  .replace(/\[triggers\]\ncrons = .*\n/, "")
+  .replace(
+    'NOTIFY_CHANNEL = "email"',
+    `NOTIFY_CHANNEL = "webhook"\nSCHEDULER_API_TOKEN = "bench-token"\nNOTIFY_WEBHOOK_URL = "${receiver.url}"\nNOTIFY_WEBHOOK_SECRET = "${secret}"`,
+  );
+const config = join(OUT, "delivery.wrangler.toml");
+writeFileSync(
+  config,
+  `${base}
+
+# The baseline: same batch settings as the notifications consumer, no work.
+[[queues.producers]]
+binding = "BARE"
+queue = "bench-bare"
+
+[[queues.consumers]]
+queue = "bench-bare"
+max_batch_size = 100
+max_batch_timeout = 1
+max_concurrency = 1
+`,
+);
+
+// tmpfs when there is one, as bench/lib/server.mjs does: D1 is a SQLite file.
+const state = mkdtempSync(join(process.env.BENCH_TMPDIR ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()), "nightly-bench-delivery-"));
+await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "-c", config], { cwd: ROOT, env });
+const logFile = join(OUT, "delivery-server.log");
+const server = spawn(process.execPath, [join(ROOT, "bench", "lib", "dev-server.mjs"), config, String(PORT), state], {
+  cwd: ROOT,
+  env,
+  detached: true,
+  stdio: ["ignore", openSync(logFile, "w"), openSync(logFile, "a")],
+});
+const origin = `http://127.0.0.1:${PORT}`;
+const stop = () => {
+  try {
+    process.kill(-server.pid, "SIGTERM");
+  } catch {}
+};
+
+async function until(what, fn, timeoutMs = PHASE_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => null);
+    if (value) return value;
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+const post = (path, body) => fetch(origin + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
+
+let figures;
+try {
+  if (!(await until("the server", async () => (await fetch(`${origin}/api/v1/scheduler/health`)).status > 0, 120_000))) throw new Error(`server did not start; see ${logFile}`);
+  const runId = "run-0001";
+  const jobName = "bench-delivery";
+  console.log(`bench:delivery: ${COUNT} notifications, receiver ${receiver.url}`);
+  await post("/__bench/delivery/seed", { count: COUNT, runId, jobName });
+
+  // Baseline first: the queue alone, same message count, same batch settings.
+  const bareStart = performance.now();
+  await post("/__bench/bare/send", { count: COUNT });
+  const bareDone = await until("the bare consumer", async () => (await (await fetch(`${origin}/__bench/bare/status`)).json()).acked >= COUNT);
+  const bareSeconds = (performance.now() - bareStart) / 1000;
+  if (!bareDone) throw new Error("the bare consumer did not acknowledge every message in time");
+
+  const start = performance.now();
+  const { queued } = await post("/__bench/delivery/enqueue", { runId, jobName });
+  const delivered = await until("the receiver", async () => receiver.state.accepted.size >= COUNT);
+  const seconds = (performance.now() - start) / 1000;
+  // A moment for any late duplicate to show up before counting.
+  await new Promise((r) => setTimeout(r, 2000));
+  const statuses = await (await fetch(`${origin}/__bench/delivery/status?runId=${runId}`)).json();
+
+  figures = {
+    count: COUNT,
+    queued,
+    delivered: receiver.state.accepted.size,
+    lost: COUNT - receiver.state.accepted.size,
+    duplicates: receiver.duplicates(),
+    invalid_signatures: receiver.state.invalid,
+    requests: receiver.state.requests,
+    delivery_seconds_10k: Number(seconds.toFixed(2)),
+    bare_seconds_10k: Number(bareSeconds.toFixed(2)),
+    delivery_ratio: Number((seconds / bareSeconds).toFixed(2)),
+    outbox: Object.fromEntries(statuses.map((s) => [s.status, s.n])),
+    complete: Boolean(delivered),
+    at: new Date().toISOString(),
+  };
+} finally {
+  stop();
+  await receiver.close();
+  rmSync(state, { recursive: true, force: true });
+}
+
+writeFileSync(join(OUT, "delivery-results.json"), JSON.stringify(figures, null, 2) + "\n");
+console.table(figures);
+const ok = figures.lost === 0 && figures.duplicates === 0 && figures.invalid_signatures === 0 && figures.delivery_ratio <= 2;
+console.log(`bench:delivery: ${ok ? "every target met" : "TARGET MISSED"} (lost 0, duplicates 0, delivery_ratio <= 2)`);
+process.exit(ok ? 0 : 1);
