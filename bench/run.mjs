@@ -2,7 +2,7 @@
 // `npm run bench`: firing precision, fan-out and API cost of the scheduler on
 // the local runtime (wrangler dev), each against a bare Durable Object
 // baseline measured in the same run. Writes bench-results.json (repo root).
-//   npm run bench                        full run (1,000 / 3 × 100 / 3 × 5,000 jobs, 10 s loads; about 7.5 min)
+//   npm run bench                        full run (1,000 / 3 × 100 / 3 × 2,000 jobs, 10 s loads; about 7.5 min)
 //   BENCH_JOBS=100 node bench/run.mjs --smoke   every figure, small and quick (npm test)
 // Sizes: BENCH_JOBS, BENCH_JOBS_100, BENCH_FANOUT, BENCH_PASSES (passes of the 100-job
 // lateness and of the fan-out, median taken; default 3), BENCH_DURATION (s), BENCH_PORT (8811-8818);
@@ -37,7 +37,10 @@ const jobs = int("BENCH_JOBS", smoke ? 100 : 1000);
 const cfg = {
   jobs,
   jobs100: int("BENCH_JOBS_100", smoke ? jobs : 100),
-  fanout: int("BENCH_FANOUT", smoke ? jobs : 5000),
+  // 2,000, not the 5,000 of issue 6: three passes of 5,000 jobs and 5,000 bare objects do
+  // not fit the 8 minutes a run may take on this shared 2-core machine (one pass took
+  // 35-68 s under load). BENCH_FANOUT=5000 measures the larger size (about 10 minutes).
+  fanout: int("BENCH_FANOUT", smoke ? jobs : 2000),
   duration: int("BENCH_DURATION", smoke ? 2 : 10),
   // One pass of the 100-job lateness or of the fan-out moves with the shared machine's
   // load (77 ms against a usual 12-20 ms; fan-out 1.64 against a usual 1.3), so each is
@@ -77,6 +80,7 @@ const details = { mode: smoke ? "smoke" : "full", config: cfg, ulimit_n: openFil
 const results = {};
 let snap;
 let srv;
+let benchApi; // the bench's client of the running server
 let d1file; // direct read-only view of the D1 file, to see completion without asking the Worker
 const began = Date.now();
 
@@ -116,6 +120,7 @@ try {
   }
   srv = await server.start(snap, { port: cfg.port, logFile, extraEnv: { X_LOCAL_OBSERVABILITY: String(cfg.localObservability) } });
   const api = client(srv.base);
+  benchApi = api;
   await api.get(`${phase.API}/jobs`); // as `npm run dev` does: starts the supervisor
   await api.post("/__bench/setup");
   d1file = await openD1File(snap.state);
@@ -171,14 +176,14 @@ async function measureBundle() {
  *   L1  F1  L2  F2  L3  F3  K
  *
  * - L (100-job lateness): the 100 jobs fire; 16 s later 100 bare objects; at 25 s
- *   the previous F's 5,000 bare objects.
- * - F (fan-out): the 5,000 jobs fire; once they are recorded and evicted, the
- *   5,000 bare objects of this pass are armed (they fire in the next minute); after
+ *   the previous F's fan-out bare objects.
+ * - F (fan-out): the fan-out jobs (2,000) fire; once they are recorded and evicted, the
+ *   fan-out bare objects of this pass are armed (they fire in the next minute); after
  *   the last F, the 1,000 bare objects of K instead.
- * - K (1,000-job lateness): the 1,000 jobs fire; then the last pass's 5,000 bare objects.
+ * - K (1,000-job lateness): the 1,000 jobs fire; then the last pass's fan-out bare objects.
  *
  * Every group is armed and left idle for at least 12 s, so that it is evicted
- * (about 10 s locally) and fires cold, and never more than one group of 5,000 is
+ * (about 10 s locally) and fires cold, and never more than one fan-out group is
  * alive at once: a live object holds about 3 open files (ulimit -n 20,000). The API
  * figures and the bundle fill the gaps between phases where they fit, otherwise
  * they run at the end. A phase that ends too close to the next boundary is named
@@ -209,10 +214,10 @@ async function fullRun(api, triggerNames) {
   const base100 = [];
   const fan = [];
   const baseFan = [];
-  let fanBaselineAt = null; // the instant of the armed, not yet observed, 5,000 bare objects
+  let fanBaselineAt = null; // the instant of the armed, not yet observed, fan-out bare objects
   let fanArmedAt = Number.POSITIVE_INFINITY; // when the last fan-out job was armed
   for (let k = 0; k < passes; k++) {
-    // --- L: 100 jobs, then 100 bare objects, then the previous pass's 5,000 bare objects.
+    // --- L: 100 jobs, then 100 bare objects, then the previous pass's fan-out bare objects.
     lat100[k] = await attempt(`pass ${k + 1}: ${cfg.jobs100} jobs`, () =>
       phase.observeJobs(api, { prefix: "lat100", count: cfg.jobs100, instant: L[k], pollMs: poll.lateness, timeoutMs: 40_000, file: d1file }),
     );
@@ -241,7 +246,7 @@ async function fullRun(api, triggerNames) {
     warnIfLate(`pass ${k + 1}: the work after the ${cfg.jobs100}-job instant`, F[k] - idle);
     await runGapWork(pending, F[k] - quiet);
 
-    // --- F: 5,000 jobs; then (evicted) this pass's 5,000 bare objects, for the next minute.
+    // --- F: the fan-out jobs; then (evicted) this pass's fan-out bare objects, for the next minute.
     // Jobs armed after the instant wait for the next one (bench/routes.ts), so a pass
     // whose jobs were still being armed at its instant has no figure.
     const fanReady = fanArmedAt <= F[k] - 2_000;
@@ -252,23 +257,29 @@ async function fullRun(api, triggerNames) {
           phase.observeJobs(api, { prefix: "fan", count: cfg.fanout, instant: F[k], pollMs: poll.fanout, timeoutMs: 50_000, file: d1file }),
         );
     if (fan[k]) log(`pass ${k + 1}: ${cfg.fanout} jobs all recorded after ${fan[k].fanoutSeconds} s (lateness p99 ${fan[k].lateness.p99} ms)`);
-    await sleep(idle);
+    const last = k === passes - 1;
+    // After the last pass the 1,000 bare objects come next. They and a fan-out group of
+    // 2,000 fit the open files together, so they need not wait for its eviction.
+    if (!last || k === 0 || cfg.fanout + cfg.jobs > 3_500) await sleep(idle);
     if (k === 0) await attempt("D1 rows per scheduled run", () => recordWritesPerRun(api, F[0]));
     const next = k < passes - 1 ? L[k + 1] : K;
     if (k < passes - 1 && fan[k]) {
       fanBaselineAt = await armColdBaseline(api, { name: `basefan-${k + 1}`, count: cfg.fanout, idle, notBefore: next + 25_000 });
-    } else if (k === passes - 1) {
-      // The 1,000 bare objects go here, before K, so that the run ends soon after K.
-      const at1000 = await armColdBaseline(api, { name: "base", count: cfg.jobs, idle });
-      details.lateness_baseline_1000 = await phase.observeBaseline(api, { phase: "base", count: cfg.jobs, at: at1000, pollMs: poll.lateness, timeoutMs: 30_000, file: d1file });
+    } else if (last && Date.now() + estimateArmMs(cfg.jobs) + idle + 3_000 <= K - quiet) {
+      // The 1,000 bare objects go here, before K, so that the run ends soon after K
+      // (unless they would come too close to K: then after it).
+      details.lateness_baseline_1000 = await observe1000Baseline(0);
     }
     warnIfLate(`pass ${k + 1}: the work after the ${cfg.fanout}-job instant`, next - idle);
     await runGapWork(pending, next - quiet);
   }
 
-  // --- K: 1,000 jobs; then the last pass's 5,000 bare objects.
-  const lat = await phase.observeJobs(api, { prefix: "lat", count: cfg.jobs, instant: K, pollMs: poll.lateness, timeoutMs: 40_000, file: d1file });
-  recordLateness(lat, details.lateness_baseline_1000);
+  // --- K: 1,000 jobs; then the last pass's fan-out bare objects.
+  const lat = await attempt(`${cfg.jobs} jobs`, () =>
+    phase.observeJobs(api, { prefix: "lat", count: cfg.jobs, instant: K, pollMs: poll.lateness, timeoutMs: 40_000, file: d1file }),
+  );
+  details.lateness_baseline_1000 ??= await observe1000Baseline(K + 20_000);
+  if (lat && details.lateness_baseline_1000) recordLateness(lat, details.lateness_baseline_1000);
   delete details.lateness_baseline_1000;
   if (fan[passes - 1]) {
     const lastAt = await armColdBaseline(api, { name: `basefan-${passes}`, count: cfg.fanout, idle });
@@ -281,6 +292,14 @@ async function fullRun(api, triggerNames) {
   recordLateness100(lat100, base100);
   recordFanoutPasses(fan, baseFan);
   await runGapWork(pending, Number.POSITIVE_INFINITY);
+}
+
+/** The 1,000 bare objects, armed now for an instant `idle` after (not before `notBefore`). */
+async function observe1000Baseline(notBefore) {
+  const at = await armColdBaseline(benchApi, { name: "base", count: cfg.jobs, idle: 12_000, notBefore });
+  return attempt(`${cfg.jobs} bare objects`, () =>
+    phase.observeBaseline(benchApi, { phase: "base", count: cfg.jobs, at, pollMs: 250, timeoutMs: 30_000, file: d1file }),
+  );
 }
 
 /**

@@ -18,7 +18,7 @@
 // the local D1 with `wrangler d1 execute --local --persist-to <the server's dir>`.
 // Prints a figures table; exits 1 if any count is not 0 or any check fails, 2 if it could
 // not measure (server did not start, watchdog). The server is always stopped.
-//   RACES_DELETE_JOBS (36), RACES_PATCH_JOBS (30), RACES_LANES (1: pairs in flight; more blurs the offsets),
+//   RACES_DELETE_JOBS (36), RACES_PATCH_JOBS (30), RACES_LANES (3 pairs in flight: more contention on the server; 1 keeps the offsets sharper),
 //   RACES_SETTLE_S (12), RACES_TIMEOUT_S (270, the whole script)
 import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -35,7 +35,7 @@ const int = (name, fallback, max) => {
 const cfg = {
   deleteJobs: int("RACES_DELETE_JOBS", 36, 200),
   patchJobs: int("RACES_PATCH_JOBS", 30, 200),
-  lanes: int("RACES_LANES", 1, 20),
+  lanes: int("RACES_LANES", 3, 20),
   settleSeconds: int("RACES_SETTLE_S", 12, 50),
   timeoutSeconds: int("RACES_TIMEOUT_S", 270, 900),
 };
