@@ -9,13 +9,12 @@ import { generateWeeklyExpiryReport } from "./weekly-expiry-report";
  * handler whose work grows with the platform goes chunk by chunk (chunked.ts).
  */
 export function oneStep(run: (ctx: HandlerContext) => Promise<ResultSummary>): JobHandler {
-  const handler: JobHandler = {
+  return {
     async step(ctx) {
       const summary = await run(ctx);
       return { done: true, summary, progress: { processed: 1, total: 1 } };
     },
   };
-  return handler;
 }
 
 // A Map, not an object literal: "constructor" or "__proto__" must never look like a handler.

@@ -16,6 +16,7 @@ import type { Actor } from "../services/actor";
 import { planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
+import { enqueueRunNotifications } from "../delivery/enqueue";
 import { newJob, patchChanges, requireMatch, type IfMatch } from "./job-changes";
 import { configFromRow, retryDelayMs, sameConfig, sameTiming, type JobConfig } from "./job-config";
 import { executeStep, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry, type StepOutcome } from "./run-executor";
@@ -401,6 +402,11 @@ export class JobScheduler extends DurableObject<Env> {
             await this.settle(going, outcome, clock.now());
             await this.arm();
           });
+          // The step's notifications are committed with its effects: put them on the queue (the
+          // supervisor's sweep queues whatever a crash here leaves behind).
+          if (outcome.status !== "failed" && outcome.wroteEffects) {
+            await enqueueRunNotifications(this.env, this.db, { jobName: going.jobName, runId: going.runId });
+          }
         })
         .catch((error) => logEvent("run.error", { job_name: entry.jobName, run_id: entry.runId, error: String(error) }, "error")),
     );
