@@ -88,7 +88,7 @@ export function chunkedHandler<C>(job: ChunkedJob<C>, pageRows = PAGE_ROWS): Job
         if (!committed) throw error;
         return result(committed);
       }
-      return { ...result(row), wroteEffects: plan.effects.length > 0 };
+      return result(row);
     },
   };
 }

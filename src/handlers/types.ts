@@ -21,8 +21,6 @@ export interface StepResult {
   /** The WHOLE run's counters so far (all committed steps). */
   summary: ResultSummary;
   progress: { processed: number; total: number | null };
-  /** This step committed effects, which may include notifications to send (the object then queues them). */
-  wroteEffects?: boolean;
 }
 
 export interface JobHandler {

@@ -60,7 +60,7 @@ export function pauseOrResumeIsOperator(maxBytes: number) {
 export function registerRoles(app: Hono<AppEnv>, base: string, maxBodyBytes: number): void {
   app.on("GET", `${base}/audit`, requireRole("read"));
   // Notifications and reports hold personal data (mentors' emails): a key even when reads are public.
-  for (const path of ["/notifications", "/notifications/*", "/reports", "/reports/*"]) app.on("GET", `${base}${path}`, requireRole("read"));
+  for (const path of ["/notifications", "/notifications/*", "/reports", "/reports/*"]) app.use(`${base}${path}`, requireRole("read"));
   app.on("POST", `${base}/notifications/:id/retry`, requireRole("operator"));
   app.on("POST", `${base}/jobs/:jobName/trigger`, requireRole("operator"));
   app.on("PATCH", `${base}/jobs/:jobName`, requireRole(pauseOrResumeIsOperator(maxBodyBytes)));

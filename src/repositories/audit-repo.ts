@@ -26,7 +26,7 @@ export function auditEntry(actor: Actor, action: string, jobName: string, before
  * Only if the change it records took effect, in the same batch: the job is
  * at `version` after it, or (`gone`) no longer exists.
  */
-export type AuditGuard = { jobId: number; version: number } | { jobId: number; gone: true };
+export type AuditGuard = { jobId: number; version: number } | { jobId: number; gone: true } | { when: SQL };
 
 /**
  * The one writer of audit rows: a statement for a batch, so that the entry
@@ -37,7 +37,9 @@ export function auditStatement(db: Db, entry: AuditEntry, guard?: AuditGuard) {
   const condition =
     guard === undefined
       ? sql`1`
-      : "gone" in guard
+      : "when" in guard
+        ? guard.when
+        : "gone" in guard
         ? sql`NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = ${guard.jobId})`
         : sql`EXISTS (SELECT 1 FROM jobs WHERE job_id = ${guard.jobId} AND version = ${guard.version})`;
   return statement(db, sql`

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { auditStatement } from "./audit-repo";
 import { auditLog } from "../db/schema";
 import { notificationOutbox as outbox, type NotificationRow, type OutboxStatus } from "../db/platform-schema";
 import { jsonList } from "./platform-repo";
@@ -237,9 +238,7 @@ export async function resetForRetry(
       .where(and(eq(outbox.notificationId, id), inArray(outbox.status, ["dead", "failed"])))
       .returning(),
     // Written only when the update above changed a row.
-    db.insert(auditLog).select(
-      sql`SELECT NULL, ${audit.at}, ${audit.action}, ${audit.jobName}, ${audit.actor}, ${audit.requestId ?? null}, ${audit.sourceIp ?? null}, ${audit.userAgent ?? null}, ${JSON.stringify(audit.before ?? null)}, ${JSON.stringify(audit.after ?? null)} WHERE changes() = 1`,
-    ),
+    auditStatement(db, audit, { when: sql`changes() = 1` }),
   ]);
   return updated[0];
 }

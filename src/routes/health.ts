@@ -130,8 +130,9 @@ async function checkPlatform(d1: D1Database): Promise<Health["platform"]> {
     if (active > 0) return { status: "ok", active_mentors: active };
     return { status: "warning", active_mentors: 0, message: `0 active mentors: the nightly certification check has nothing to check; ${howTo}.` };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    return { status: "warning", active_mentors: null, message: `The mentors table cannot be read (${reason}); ${howTo}.` };
+    // D1's own text stays in the log (issue 14: nothing raw on the public side).
+    logEvent("health.platform_unreadable", { error: String(error) }, "warn");
+    return { status: "warning", active_mentors: null, message: `The mentors table cannot be read (the details are in the service's log); ${howTo}.` };
   }
 }
 

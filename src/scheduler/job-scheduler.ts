@@ -403,8 +403,9 @@ export class JobScheduler extends DurableObject<Env> {
             await this.arm();
           });
           // The step's notifications are committed with its effects: put them on the queue (the
-          // supervisor's sweep queues whatever a crash here leaves behind).
-          if (outcome.status !== "failed" && outcome.wroteEffects) {
+          // supervisor's sweep queues whatever a crash here leaves behind). A run that has counted
+          // nothing has queued nothing, so it costs no query (most runs of most jobs).
+          if (outcome.status !== "failed" && !going.dryRun && Object.values(outcome.summary).some((n) => n > 0)) {
             await enqueueRunNotifications(this.env, this.db, { jobName: going.jobName, runId: going.runId });
           }
         })

@@ -96,8 +96,8 @@ export function runStart(entry: RunningEntry): RunStart {
 
 /** What came of one step: the run is done, has more steps to go, or the attempt failed. */
 export type StepOutcome =
-  | { status: "done"; summary: Record<string, number>; wroteEffects: boolean; error: null }
-  | { status: "more"; summary: Record<string, number>; progress: { processed: number; total: number | null }; wroteEffects: boolean; error: null }
+  | { status: "done"; summary: Record<string, number>; error: null }
+  | { status: "more"; summary: Record<string, number>; progress: { processed: number; total: number | null }; error: null }
   | { status: "failed"; summary: null; error: string };
 
 /** A run's final outcome, as its record says. */
@@ -112,7 +112,7 @@ export async function executeStep(db: Db, entry: RunningEntry): Promise<StepOutc
   try {
     const handler = getHandler(entry.handler);
     if (!handler) throw new Error(`handler "${entry.handler}" is not registered in this deployment`);
-    const { done, summary, progress, wroteEffects = false } = await handler.step({
+    const { done, summary, progress } = await handler.step({
       db,
       now: new Date(entry.startedAt),
       dryRun: entry.dryRun,
@@ -120,7 +120,7 @@ export async function executeStep(db: Db, entry: RunningEntry): Promise<StepOutc
       jobId: entry.jobId,
       jobName: entry.jobName,
     });
-    return done ? { status: "done", summary, wroteEffects, error: null } : { status: "more", summary, progress, wroteEffects, error: null };
+    return done ? { status: "done", summary, error: null } : { status: "more", summary, progress, error: null };
   } catch (thrown) {
     return { status: "failed", summary: null, error: thrown instanceof Error ? thrown.message : String(thrown) };
   }

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client";
 import { ApiError } from "../lib/errors";
 import { clock } from "../lib/clock";
-import { iso } from "../lib/ids";
+import { auditEntry } from "../repositories/audit-repo";
 import * as repo from "../repositories/platform-import-repo";
 import type { CertificationInput, MentorInput } from "../repositories/platform-import-repo";
 import type { Actor } from "./actor";
@@ -51,16 +51,9 @@ function refusal(status: 400 | 422, code: string, issues: RowIssue[]): ApiError 
   return new ApiError(status, code, `Nothing was written: ${words.join("; ")}${more}.`, { issues: shown, issue_count: issues.length });
 }
 
+/** The same audit fields as every other change (src/repositories/audit-repo.ts); the repository fills `after` with the counts. */
 function audit(actor: Actor, action: string, now: Date): repo.AuditBase {
-  return {
-    at: iso(now),
-    action,
-    jobName: PLATFORM_AUDIT_NAME,
-    actor: actor.label,
-    requestId: actor.requestId ?? null,
-    sourceIp: actor.sourceIp ?? null,
-    userAgent: actor.userAgent ?? null,
-  };
+  return auditEntry(actor, action, PLATFORM_AUDIT_NAME, null, null, now);
 }
 
 /** Upserts a batch of mentors; all or none. New mentors get created_at = now. */
