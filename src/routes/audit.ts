@@ -2,19 +2,12 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { iso } from "../lib/ids";
 import { listAudit } from "../repositories/audit-repo";
-import { ErrorSchema, JobNameSchema } from "./schemas";
+import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
 
 const AuditQuery = z.strictObject({
   job_name: JobNameSchema.optional(),
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, { message: "limit must be a whole number from 1 to 100" })
-    .transform(Number)
-    .pipe(z.number().int().min(1, { message: "limit must be at least 1" }).max(100, { message: "limit must be at most 100" }))
-    .optional()
-    .default(20)
-    .openapi({ type: "integer" }),
+  limit: LimitQuery,
   cursor: z.string().regex(/^audit-[0-9]{1,15}$/, { message: "cursor must be the next_cursor of the previous page" }).optional(),
 });
 

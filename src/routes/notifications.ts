@@ -2,17 +2,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { OUTBOX_STATUSES } from "../db/platform-schema";
 import * as delivery from "../services/delivery-service";
-import { ErrorSchema, JobNameSchema } from "./schemas";
+import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
-
-export const LimitQuery = z
-  .string()
-  .regex(/^[0-9]{1,3}$/, { message: "limit must be a whole number from 1 to 100" })
-  .transform(Number)
-  .pipe(z.number().int().min(1, { message: "limit must be at least 1" }).max(100, { message: "limit must be at most 100" }))
-  .optional()
-  .default(20)
-  .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20 });
 
 const NotificationsQuery = z.strictObject({
   status: z.enum(OUTBOX_STATUSES).optional(),

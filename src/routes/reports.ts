@@ -1,8 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import * as delivery from "../services/delivery-service";
-import { LimitQuery } from "./notifications";
-import { ErrorSchema } from "./schemas";
+import { ErrorSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
 
 const ReportsQuery = z.strictObject({

@@ -94,6 +94,16 @@ const positiveInt = (name: string, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(1, { message: `${name} must be at least 1` }).max(max, { message: `${name} must be at most ${max}` }));
 
+/** `limit` of a cursor-paged list (audit, notifications, reports): 1 to 100, default 20. */
+export const LimitQuery = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, { message: "limit must be a whole number from 1 to 100" })
+  .transform(Number)
+  .pipe(z.number().int().min(1, { message: "limit must be at least 1" }).max(100, { message: "limit must be at most 100" }))
+  .optional()
+  .default(20)
+  .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20 });;
+
 export const ListJobsQuery = z.strictObject({
   page: positiveInt("page", 1_000_000).optional().default(1).openapi({ type: "integer", example: 1 }),
   limit: positiveInt("limit", 100).optional().default(20).openapi({ type: "integer", example: 20 }),

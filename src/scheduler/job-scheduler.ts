@@ -174,25 +174,36 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
+  /**
+   * A change to the job as it is now: `write` gets a fresh read (after the
+   * If-Match check) and returns undefined if the job moved on before its
+   * version-checked write (only a write from outside the owner does that),
+   * which is then tried again on a new read.
+   */
+  private async onFreshJob<T>(jobName: string, ifMatch: IfMatch, write: (job: JobRow, now: Date) => Promise<T | undefined>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      const job = await findJob(this.db, jobName);
+      if (!job) throw jobNotFound(jobName);
+      requireMatch(ifMatch, job);
+      const done = await write(job, clock.now());
+      if (done !== undefined) return done;
+      if (tries >= WRITE_TRIES) throw changedMeanwhile(jobName);
+    }
+  }
+
   /** Changes only the fields the patch names, on a fresh read; `ifMatch` must name the version read. */
   update(jobName: string, patch: PatchJobInput, ifMatch: IfMatch, actor: Actor): Promise<Answer<JobRow>> {
-    return this.answer(async () => {
-      for (let tries = 1; ; tries++) {
-        const now = clock.now();
-        const job = await findJob(this.db, jobName);
-        if (!job) throw jobNotFound(jobName);
-        requireMatch(ifMatch, job);
+    return this.answer(() =>
+      this.onFreshJob(jobName, ifMatch, async (job, now) => {
         const { changes, action } = patchChanges(job, patch, now);
         const updated = await updateJob(this.db, job.jobId, job.version, changes, auditEntry(actor, action, jobName, present.jobDetail(job, []), patch, now));
-        if (updated) {
-          this.adopt(updated);
-          if (!updated.isActive) await this.endRetries(updated.jobId, "paused");
-          await this.arm();
-          return updated;
-        }
-        if (tries >= WRITE_TRIES) throw changedMeanwhile(jobName);
-      }
-    });
+        if (!updated) return undefined;
+        this.adopt(updated);
+        if (!updated.isActive) await this.endRetries(updated.jobId, "paused");
+        await this.arm();
+        return updated;
+      }),
+    );
   }
 
   /**
@@ -201,25 +212,19 @@ export class JobScheduler extends DurableObject<Env> {
    * alarm, retry or repair), and the registration is kept as a tombstone.
    */
   remove(jobName: string, ifMatch: IfMatch, actor: Actor): Promise<Answer<{ cancelledAt: string }>> {
-    return this.answer(async () => {
-      for (let tries = 1; ; tries++) {
-        const now = clock.now();
-        const job = await findJob(this.db, jobName);
-        if (!job) throw jobNotFound(jobName);
-        requireMatch(ifMatch, job);
+    return this.answer(() =>
+      this.onFreshJob(jobName, ifMatch, async (job, now) => {
         const unwritten = this.running().filter((e) => e.jobId === job.jobId && e.admitAt !== null);
         const audit = auditEntry(actor, "delete", jobName, present.jobDetail(job, []), null, now);
-        if (await deleteJob(this.db, job, unwritten.map(runStart), audit)) {
-          for (const entry of unwritten) this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
-          const { retired = [] } = this.read();
-          this.save({ ...UNSCHEDULED, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
-          await this.endRetries(job.jobId, "deleted");
-          await this.arm();
-          return { cancelledAt: isoMs(now) };
-        }
-        if (tries >= WRITE_TRIES) throw changedMeanwhile(jobName);
-      }
-    });
+        if (!(await deleteJob(this.db, job, unwritten.map(runStart), audit))) return undefined;
+        for (const entry of unwritten) this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
+        const { retired = [] } = this.read();
+        this.save({ ...UNSCHEDULED, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
+        await this.endRetries(job.jobId, "deleted");
+        await this.arm();
+        return { cancelledAt: isoMs(now) };
+      }),
+    );
   }
 
   /** A manual run, now, through the same execution as a scheduled one. A paused job may be run by hand. */
