@@ -27,9 +27,9 @@ const putMentors = (mentors: unknown[], token?: string | null) => call("PUT", "/
 const putCerts = (certifications: unknown[]) => call("PUT", "/platform/certifications", { body: { certifications } });
 
 async function platformAudit() {
-  const { results } = await env.DB.prepare("SELECT action, actor, after FROM audit_log WHERE job_name = ? ORDER BY seq")
+  const { results } = await env.DB.prepare("SELECT action, actor, request_id, client_request_id, after FROM audit_log WHERE job_name = ? ORDER BY seq")
     .bind(PLATFORM_AUDIT_NAME)
-    .all<{ action: string; actor: string; after: string }>();
+    .all<{ action: string; actor: string; request_id: string; client_request_id: string | null; after: string }>();
   return results.map((r) => ({ ...r, after: JSON.parse(r.after) }));
 }
 
@@ -206,7 +206,12 @@ describe("PUT /platform/mentors and /platform/certifications", () => {
     await putMentors(range(40).map((i) => mentor(i)));
     await putCerts([cert(1, 1), cert(2, 1)]);
     await call("POST", "/platform/certifications/delete", { body: { certification_ids: ["c-1", "c-404"] } });
-    await call("POST", "/platform/mentors/delete", { body: { mentor_ids: ["m-1", "m-2"] } });
+    // A named key (issue 14): the actor is the key's name; the client's X-Request-Id is kept beside the server's.
+    await call("POST", "/platform/mentors/delete", {
+      body: { mentor_ids: ["m-1", "m-2"] },
+      token: "test-key-admin",
+      headers: { "x-request-id": "platform-sync-42" },
+    });
     await putMentors([mentor(1, { email: "bad" })]); // refused: no audit row
 
     const rows = await platformAudit();
@@ -217,7 +222,10 @@ describe("PUT /platform/mentors and /platform/certifications", () => {
       ["platform_delete", { certifications: 1 }],
       ["platform_delete", { mentors: 2, certifications: 1, pauses: 0 }],
     ]);
-    expect(rows.every((r) => /^token:[0-9a-f]{8}$/.test(r.actor))).toBe(true);
+    // The unnamed SCHEDULER_API_TOKEN is "api"; nothing derived from a token is stored.
+    expect(rows.map((r) => r.actor)).toEqual(["api", "api", "api", "api", "boss"]);
+    expect(rows.map((r) => r.client_request_id)).toEqual([null, null, null, null, "platform-sync-42"]);
+    expect(rows.every((r) => /^[0-9a-f-]{36}$/.test(r.request_id))).toBe(true);
     const listed = await call("GET", "/audit?limit=5");
     expect(listed.json.data[0]).toMatchObject({ action: "platform_delete", job_name: PLATFORM_AUDIT_NAME });
   });
