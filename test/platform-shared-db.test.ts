@@ -109,8 +109,12 @@ describe("a shared database: the platform's tables exist, the scheduler applies 
     expect(pause).toEqual({ reason: "certification_expired", lifted_at: null, note: null });
     const mentor = await env.DB.prepare("SELECT status, phone, timezone FROM mentors WHERE mentor_id = 'p-expired'").first();
     expect(mentor).toEqual({ status: "paused", phone: "+351 1", timezone: "Europe/Lisbon" });
-    const outbox = await env.DB.prepare("SELECT mentor_id, kind FROM notification_outbox").all();
-    expect(outbox.results).toEqual([{ mentor_id: "p-soon", kind: "cert_expiry_reminder" }]);
+    // The reminder, and the paused mentor's own notice (issue 12).
+    const outbox = await env.DB.prepare("SELECT mentor_id, kind FROM notification_outbox ORDER BY mentor_id, kind").all();
+    expect(outbox.results).toEqual([
+      { mentor_id: "p-expired", kind: "mentor_paused" },
+      { mentor_id: "p-soon", kind: "cert_expiry_reminder" },
+    ]);
 
     // The platform reactivates the mentor by hand; the next check pauses again, and the
     // platform's unique open-pause index keeps it at one open pause.
