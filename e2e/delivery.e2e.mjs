@@ -159,7 +159,10 @@ try {
     await page.goto(`${server.base}/jobs/${JOB}`);
     const link = page.locator(`tr[data-run-id="${runId}"] a.run-deliveries`);
     const text = await link.textContent();
-    assert(text.includes("6 sent"), `deliveries cell: ${text}`);
+    // Every notification of the run is sent by now: the reminders and the pause notices.
+    const delivered = (await api("GET", `/notifications?job_name=${JOB}&run_id=${runId}&limit=100`)).json.data;
+    assert(delivered.length > 6 && delivered.every((n) => n.status === "sent"), `the run's notifications: ${delivered.map((n) => n.status).join(", ")}`);
+    assert(text.includes(`${delivered.length} sent`), `deliveries cell: ${text}, the run delivered ${delivered.length}`);
   });
 } catch (error) {
   results.push({ name: "setup", ok: false });

@@ -135,18 +135,13 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
-  /** The next run number of the registration scheduled now; stored before it is used, so none is given twice. */
-  private async allocateRunNo(): Promise<number> {
-    let state = this.read();
-    const config = state.config!;
-    if (state.runSeq === undefined) {
-      const last = await lastRunNo(this.db, config.jobId);
-      state = this.read(); // nothing else writes it meanwhile: this runs in the owner's turn
-      state = { ...state, runSeq: Math.max(state.runSeq ?? 0, last) };
-    }
-    const runNo = state.runSeq! + 1;
-    this.save({ ...state, runSeq: runNo });
-    return runNo;
+  /**
+   * The next run number of the registration `state` schedules (read from D1
+   * once for an object that predates numbering). The caller stores it as
+   * `runSeq` before the run is written anywhere, so no number is given twice.
+   */
+  private async nextRunNo(state: Schedule): Promise<number> {
+    return (state.runSeq ?? (await lastRunNo(this.db, state.config!.jobId))) + 1;
   }
 
   /** Where the job stands for a run's record: next_run_at is written only for the registration scheduled now. */
@@ -242,7 +237,9 @@ export class JobScheduler extends DurableObject<Env> {
           running_run_id: busy.runId,
         });
       }
-      const entry = newRun(configFromRow(job), { runNo: await this.allocateRunNo(), startedAt: now.getTime(), scheduledFor: null, catchUp: false, ...request });
+      const runNo = await this.nextRunNo(this.read());
+      this.save({ ...this.read(), runSeq: runNo });
+      const entry = newRun(configFromRow(job), { runNo, startedAt: now.getTime(), scheduledFor: null, catchUp: false, ...request });
       const audit = auditEntry(actor, request.dryRun ? "dry_run" : "trigger", jobName, null, {
         run_id: entry.runId,
         triggered_by: request.triggeredBy,
@@ -332,6 +329,7 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   private async applyInstant(plan: InstantPlan, now: Date): Promise<void> {
+    // Read after the alarm's reaps (a reap can repair the schedule); nothing else writes it in the owner's turn.
     const state = this.read();
     const config = state.config!;
     if (plan.action === "move") {
@@ -339,9 +337,9 @@ export class JobScheduler extends DurableObject<Env> {
       await setNextRunAt(this.db, config.jobId, config.version, plan.next === null ? null : isoMs(plan.next));
       return;
     }
-    const runNo = await this.allocateRunNo();
+    const runNo = await this.nextRunNo(state);
     if (plan.action === "skip") {
-      this.save({ ...this.read(), next: plan.next });
+      this.save({ ...state, runSeq: runNo, next: plan.next });
       logEvent("run.skipped", { job_name: config.jobName, run_id: runNo, scheduled_for: isoMs(plan.scheduledFor), reason: plan.reason });
       const skip = { jobId: config.jobId, jobName: config.jobName, runNo, scheduledFor: isoMs(plan.scheduledFor), at: isoMs(now), reason: plan.reason };
       await recordSkipped(this.db, skip, this.position(config.jobId));
@@ -349,7 +347,7 @@ export class JobScheduler extends DurableObject<Env> {
     }
     // The claim: the instant, the next one and the run's entry are stored in one
     // synchronous step (one atomic write), so a repeated alarm never runs it twice.
-    this.save({ ...this.read(), next: plan.next, lastInstant: plan.scheduledFor });
+    this.save({ ...state, runSeq: runNo, next: plan.next, lastInstant: plan.scheduledFor });
     const entry = newRun(config, {
       runNo,
       startedAt: now.getTime(),
