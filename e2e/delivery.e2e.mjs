@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./dev-server.mjs";
 import { newSecret, startReceiver } from "./receiver.mjs";
+import { assert, check, results } from "./checks.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const JOB = "certification-expiry-nightly";
@@ -18,20 +19,6 @@ const TOKEN = "e2e-delivery-token";
 /** The seed's 1-day reminder of mentor-004: the receiver rejects it (422) until told otherwise. */
 const REJECTED_CERT = "cert-004-1";
 
-const results = [];
-async function check(name, fn) {
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok - ${name}`);
-  } catch (error) {
-    results.push({ name, ok: false });
-    console.log(`not ok - ${name}\n  ${String(error?.stack ?? error).split("\n").slice(0, 6).join("\n  ")}`);
-  }
-}
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
 async function waitFor(what, fn, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -51,16 +51,26 @@ export const STEP_CHECK_MS = 10_000;
 /** Restarts in a row, each during the same step, after which a run is failed rather than started again (a step that kills its instance). */
 export const MAX_RESUMES = 5;
 
+const orphaned = (e: RunningEntry, instance: string) => e.inFlight !== null && e.inFlight.owner !== instance;
+
+/**
+ * The runs to close as failed at `now`: a step this instance runs past its deadline (hung),
+ * or one whose step kept dying with its instance. A step left by a gone instance is
+ * otherwise started again whatever its deadline: the run was making progress when its
+ * instance went.
+ */
+export function expiredRuns(running: RunningEntry[], now: number, instance: string): RunningEntry[] {
+  return running.filter((e) => (orphaned(e, instance) ? e.resumes >= MAX_RESUMES : e.deadlineAt !== null && e.deadlineAt <= now));
+}
+
 /** Pure: what an alarm at `now` does, from what the object stores; `instance` is this instance of the object. */
 export function planAlarm(schedule: Schedule, running: RunningEntry[], now: number, instance: string): AlarmPlan {
-  const orphaned = (e: RunningEntry) => e.inFlight !== null && e.inFlight.owner !== instance;
-  // A step left by a gone instance is started again whatever its deadline: the run was making progress when its instance went.
-  const reap = running.filter((e) => (orphaned(e) ? e.resumes >= MAX_RESUMES : e.deadlineAt !== null && e.deadlineAt <= now));
+  const reap = expiredRuns(running, now, instance);
   const live = running.filter((e) => !reap.includes(e));
   return {
     reap,
     retry: live.filter((e) => e.retryAt !== null && e.retryAt <= now),
-    step: live.filter((e) => (e.stepAt !== null && e.stepAt <= now) || orphaned(e)),
+    step: live.filter((e) => (e.stepAt !== null && e.stepAt <= now) || orphaned(e, instance)),
     admit: live.filter((e) => e.admitAt !== null && e.admitAt <= now),
     instant: planInstant(schedule, live, now),
   };

@@ -13,7 +13,7 @@ import { deleteJob, findJob, insertJob, setNextRunAt, updateJob } from "../repos
 import { admitRun, lastRunNo, recordRun, recordSkipped, setAttempts, type JobPosition } from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 import type { Actor } from "../services/actor";
-import { planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
+import { expiredRuns, planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
 import { enqueueRunNotifications } from "../delivery/enqueue";
@@ -230,7 +230,7 @@ export class JobScheduler extends DurableObject<Env> {
       if (!job) throw jobNotFound(jobName);
       const held = this.read().config;
       if (!held || !sameConfig(held, configFromRow(job))) this.adopt(job);
-      await this.reap(this.running().filter((e) => e.deadlineAt !== null && e.deadlineAt <= now.getTime()), now);
+      await this.reap(expiredRuns(this.running(), now.getTime(), this.instance), now);
       const busy = this.running().find((e) => e.jobId === job.jobId);
       if (busy && job.overlapPolicy === "skip") {
         throw new ApiError(409, "run_in_progress", `Job "${jobName}" is already running (${busy.runId}) and its overlap_policy is "skip".`, {
