@@ -120,6 +120,11 @@ export function upcomingRuns(expression: string, timezone: string, after: Date, 
   return build(expression, timezone).nextRuns(count, after);
 }
 
+/** The latest instant at or before `at`, or null if none. */
+export function latestRunAtOrBefore(expression: string, timezone: string, at: Date): Date | null {
+  return build(expression, timezone).previousRuns(1, new Date(at.getTime() + 1))[0] ?? null;
+}
+
 /**
  * The instants in [from, to]: the latest, and how many (counted up to
  * `limit`: after a long outage of a frequent job, "at least 100" is enough to

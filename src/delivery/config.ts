@@ -4,6 +4,8 @@ import type { Env } from "../env";
 export const MENTOR_KINDS = ["cert_expiry_reminder", "mentor_paused", "pause_lifted"] as const;
 export const REPORT_NOTIFICATION_KIND = "weekly_expiry_report";
 export const ALERT_KIND = "alert";
+/** Alerts about a job (issue 13): their outbox kind is the webhook event type. */
+export const JOB_ALERT_KINDS = ["job.alert.opened", "job.alert.resolved"] as const;
 
 export type Channel = "webhook" | "email";
 
@@ -138,6 +140,11 @@ export function deliveryConfig(env: Env): DeliveryConfig {
     maxInFlight: wholeNumber(env.NOTIFY_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, 4, 100),
     problems,
   };
+}
+
+/** Routed to ALERT_RECIPIENTS (and the webhook). */
+export function isAlertKind(kind: string): boolean {
+  return kind === ALERT_KIND || (JOB_ALERT_KINDS as readonly string[]).includes(kind);
 }
 
 export function isMentorKind(kind: string): boolean {

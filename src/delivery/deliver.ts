@@ -1,6 +1,6 @@
 import type { NotificationRow } from "../db/platform-schema";
 import type { Env } from "../env";
-import { ALERT_KIND, isMentorKind, REPORT_NOTIFICATION_KIND, type DeliveryConfig } from "./config";
+import { isAlertKind, isMentorKind, REPORT_NOTIFICATION_KIND, type DeliveryConfig } from "./config";
 import { sendEmail } from "./email";
 import type { Attempt } from "./outcome";
 import { render } from "./templates";
@@ -24,7 +24,7 @@ export function targetsOf(row: NotificationRow, config: DeliveryConfig): { targe
       else problem = "the notice has no mentor email address in its payload";
     }
   } else if (config.email) {
-    const recipients = row.kind === REPORT_NOTIFICATION_KIND ? config.reportRecipients : row.kind === ALERT_KIND ? config.alertRecipients : [];
+    const recipients = row.kind === REPORT_NOTIFICATION_KIND ? config.reportRecipients : isAlertKind(row.kind) ? config.alertRecipients : [];
     for (const address of recipients) targets.add(`email:${address}`);
   }
   if (config.webhook) targets.add("webhook");
@@ -32,7 +32,7 @@ export function targetsOf(row: NotificationRow, config: DeliveryConfig): { targe
     problem =
       row.kind === REPORT_NOTIFICATION_KIND
         ? "nowhere to send it: REPORT_RECIPIENTS (with EMAIL and NOTIFY_FROM) and NOTIFY_WEBHOOK_URL are unset"
-        : row.kind === ALERT_KIND
+        : isAlertKind(row.kind)
           ? "nowhere to send it: ALERT_RECIPIENTS (with EMAIL and NOTIFY_FROM) and NOTIFY_WEBHOOK_URL are unset"
           : "nowhere to send it: no channel is configured";
   }

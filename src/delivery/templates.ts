@@ -67,12 +67,29 @@ function alert(p: Payload): RenderedMessage {
   return message(`Scheduler alert: ${p.title ?? "attention needed"}`, [String(p.message ?? JSON.stringify(p))]);
 }
 
+function jobAlertOpened(p: Payload): RenderedMessage {
+  return message(`Alert: ${p.job_name} ${String(p.kind).replace(/_/g, " ")}`, [
+    String(p.message),
+    `Opened at ${p.opened_at} (${p.alert_id}${p.run_id ? `, run ${p.run_id}` : ""}). You will hear again when the job next succeeds on time.`,
+  ]);
+}
+
+function jobAlertResolved(p: Payload): RenderedMessage {
+  return message(`Resolved: ${p.job_name} ${String(p.kind).replace(/_/g, " ")}`, [
+    `${p.job_name} succeeded on time again at ${p.resolved_at}; this alert is resolved:`,
+    String(p.message),
+    `Opened at ${p.opened_at} (${p.alert_id}).`,
+  ]);
+}
+
 const TEMPLATES: Record<string, (p: Payload) => RenderedMessage> = {
   cert_expiry_reminder: reminder,
   mentor_paused: paused,
   pause_lifted: lifted,
   weekly_expiry_report: weeklyReport,
   alert,
+  "job.alert.opened": jobAlertOpened,
+  "job.alert.resolved": jobAlertResolved,
 };
 
 /** The email for a message of this type, or a plain rendering of its data for a type without a template. */

@@ -34,6 +34,9 @@ export interface JobPosition {
   nextRunAt?: string | null;
 }
 
+/** A statement of the caller's for a run's batch (its alert writes). */
+export type BatchStatement = ReturnType<typeof statement>;
+
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
 function insertRun(db: Db, run: RunStart, status: string, outcome?: RunOutcome) {
@@ -97,17 +100,28 @@ export interface RunOutcome {
  * running row finished. False if nothing was recorded (finished already, or
  * the job is gone and the run was never written).
  */
-export async function recordRun(db: Db, run: RunStart, outcome: RunOutcome, position: JobPosition): Promise<boolean> {
-  const [inserted, finished] = await db.batch([
+export async function recordRun(
+  db: Db,
+  run: RunStart,
+  outcome: RunOutcome,
+  position: JobPosition,
+  also: readonly BatchStatement[] = [],
+): Promise<{ recorded: boolean; also: unknown[] }> {
+  const [inserted, finished, , ...rest] = await db.batch([
     insertRun(db, run, outcome.status, outcome),
     statement(db, sql`
       UPDATE runs SET status = ${outcome.status}, attempts = ${run.attempts}, completed_at = ${outcome.completedAt},
         duration_ms = ${outcome.durationMs}, result_summary = ${json(outcome.resultSummary)}, error = ${outcome.error}
       WHERE job_id = ${run.jobId} AND run_no = ${run.runNo} AND status = 'running'`),
     moveJob(db, run, outcome.status, position),
+    ...also,
   ]);
-  return (inserted.meta.changes ?? 0) + (finished.meta.changes ?? 0) > 0;
+  return { recorded: (inserted.meta.changes ?? 0) + (finished.meta.changes ?? 0) > 0, also: rest };
 }
+
+/** Guards statements of a run's record batch: true only when this record wrote the run's end (not an earlier try's). */
+export const recordedNow = (run: Pick<RunStart, "jobId" | "runNo">, completedAt: string) =>
+  sql`EXISTS (SELECT 1 FROM runs WHERE job_id = ${run.jobId} AND run_no = ${run.runNo} AND completed_at = ${completedAt})`;
 
 export interface SkippedInstant {
   jobId: number;
@@ -119,16 +133,22 @@ export interface SkippedInstant {
 }
 
 /** Records a scheduled instant that was not run (overlap or misfire policy) and moves next_run_at. */
-export async function recordSkipped(db: Db, skip: SkippedInstant, position: JobPosition): Promise<void> {
-  await db.batch([
+export async function recordSkipped(db: Db, skip: SkippedInstant, position: JobPosition, also: readonly BatchStatement[] = []): Promise<unknown[]> {
+  const [, , ...rest] = await db.batch([
     statement(db, sql`
       INSERT INTO runs (job_id, job_name, run_no, scheduled_for, triggered_by, dry_run, status, attempts, started_at, completed_at, duration_ms, error)
       SELECT ${skip.jobId}, ${skip.jobName}, ${skip.runNo}, ${skip.scheduledFor}, 'scheduler', 0, 'skipped', 0, ${skip.at}, ${skip.at}, 0, ${skip.reason}
       WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ${skip.jobId})
       ON CONFLICT DO NOTHING`),
     statement(db, sql`UPDATE jobs SET next_run_at = ${position.nextRunAt ?? null} WHERE job_id = ${skip.jobId} AND version = ${position.version}`),
+    ...also,
   ]);
+  return rest;
 }
+
+/** Guards statements of a skipped instant's batch: true only when this very write recorded the skip. */
+export const skippedNow = (skip: Pick<SkippedInstant, "jobId" | "runNo" | "at">) =>
+  sql`EXISTS (SELECT 1 FROM runs WHERE job_id = ${skip.jobId} AND run_no = ${skip.runNo} AND status = 'skipped' AND started_at = ${skip.at})`;
 
 /** Records that a retry is starting, so `attempts` is visible while a run is still going. */
 export async function setAttempts(db: Db, jobId: number, runNo: number, attempts: number): Promise<void> {

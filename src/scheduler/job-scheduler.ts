@@ -10,13 +10,15 @@ import { logEvent } from "../lib/log";
 import * as present from "../presenters";
 import { auditEntry } from "../repositories/audit-repo";
 import { deleteJob, findJob, insertJob, setNextRunAt, updateJob } from "../repositories/jobs-repo";
-import { admitRun, lastRunNo, recordRun, recordSkipped, setAttempts, type JobPosition } from "../repositories/runs-repo";
+import { alertWrites, type AlertWrites } from "../repositories/alerts-repo";
+import { admitRun, lastRunNo, recordedNow, recordRun, recordSkipped, setAttempts, skippedNow, type JobPosition } from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 import type { Actor } from "../services/actor";
 import { expiredRuns, planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
-import { enqueueRunNotifications } from "../delivery/enqueue";
+import { enqueueIds, enqueueRunNotifications } from "../delivery/enqueue";
+import { alertSettings, planRunAlerts, planSkipAlerts } from "./alert-rules";
 import { newJob, patchChanges, requireMatch, type IfMatch } from "./job-changes";
 import { configFromRow, retryDelayMs, sameConfig, sameTiming, type JobConfig } from "./job-config";
 import { executeStep, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry, type StepOutcome } from "./run-executor";
@@ -342,7 +344,9 @@ export class JobScheduler extends DurableObject<Env> {
       this.save({ ...state, runSeq: runNo, next: plan.next });
       logEvent("run.skipped", { job_name: config.jobName, run_id: runNo, scheduled_for: isoMs(plan.scheduledFor), reason: plan.reason });
       const skip = { jobId: config.jobId, jobName: config.jobName, runNo, scheduledFor: isoMs(plan.scheduledFor), at: isoMs(now), reason: plan.reason };
-      await recordSkipped(this.db, skip, this.position(config.jobId));
+      const actions = planSkipAlerts(config.jobName, alertSettings(config), { runNo, scheduledFor: plan.scheduledFor, reason: plan.reason });
+      const alerts = alertWrites(this.db, config, actions, skip.at, skippedNow(skip));
+      this.afterAlerts(config.jobName, alerts, await recordSkipped(this.db, skip, this.position(config.jobId), alerts.statements));
       return;
     }
     // The claim: the instant, the next one and the run's entry are stored in one
@@ -470,10 +474,27 @@ export class JobScheduler extends DurableObject<Env> {
   private async record(entry: RunningEntry, outcome: AttemptOutcome, now: Date): Promise<void> {
     const durationMs = now.getTime() - entry.startedAt;
     const final = { status: outcome.status, completedAt: isoMs(now), durationMs, resultSummary: outcome.summary, error: outcome.error };
-    const recorded = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId));
+    const config = this.read().config;
+    const ours = config?.jobId === entry.jobId;
+    const actions = ours
+      ? planRunAlerts(entry.jobName, alertSettings(config!), {
+          runNo: entry.runNo,
+          runId: entry.runId,
+          scheduledFor: entry.scheduledFor === null ? null : Date.parse(entry.scheduledFor),
+          startedAt: entry.startedAt,
+          completedAt: now.getTime(),
+          status: outcome.status,
+          dryRun: entry.dryRun,
+          error: outcome.error,
+        })
+      : [];
+    const alerts = alertWrites(this.db, entry, actions, final.completedAt, recordedNow(entry, final.completedAt));
+    const { recorded, also } = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId), alerts.statements);
     this.ctx.storage.kv.delete(entry.key);
+    const { paused } = this.afterAlerts(entry.jobName, alerts, also);
     // Its job is gone from D1 (deleted behind the owner's back): nothing was written; repair from a fresh read.
-    if (!recorded && this.read().config?.jobId === entry.jobId) await this.repair(entry.jobName);
+    // Paused by its policy in the record's batch: the owner adopts the pause the same way.
+    if ((!recorded || paused) && ours) await this.repair(entry.jobName);
     logEvent(
       "run.end",
       {
@@ -491,6 +512,19 @@ export class JobScheduler extends DurableObject<Env> {
       },
       outcome.status === "failed" ? "warn" : "info",
     );
+  }
+
+  /** Puts the alert notifications a batch wrote on the queue, once it has committed (the sweep requeues any a crash loses). */
+  private afterAlerts(jobName: string, alerts: AlertWrites, results: unknown[]) {
+    const written = alerts.read(results);
+    if (written.notificationIds.length > 0) {
+      this.ctx.waitUntil(
+        enqueueIds(this.env, this.db, written.notificationIds).catch((error) =>
+          logEvent("delivery.enqueue_failed", { job_name: jobName, alerts: written.notificationIds.length, error: String(error) }, "error"),
+        ),
+      );
+    }
+    return written;
   }
 
   /** What this object holds, for the supervisor, health checks and tests. */

@@ -6,6 +6,7 @@ import { clock } from "../lib/clock";
 import { isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { listJobsAfter, listUnarmedOrOverdue } from "../repositories/jobs-repo";
+import { watchDeadlines } from "../services/deadlines";
 import { runRetention } from "../services/retention";
 import { pruneRunSteps } from "../services/run-steps-retention";
 import { ON_TIME_GRACE_MS } from "./due-plan";
@@ -15,12 +16,16 @@ export const PASS_INTERVAL_MS = 60_000;
 /** Jobs whose object is inspected in full per pass (a rolling window over all jobs). */
 export const INSPECT_PER_PASS = 100;
 const OVERDUE_SCAN_LIMIT = 500;
+/** A gap between passes this long means the service was not running (passes come every PASS_INTERVAL_MS, the Cron Trigger every 5 minutes). */
+const DOWN_AFTER_MS = 3 * PASS_INTERVAL_MS;
 
 export interface PassReport {
   at: string;
   repaired: { job_name: string; repairs: string[] }[];
   inspected: number;
   pruned_runs: number;
+  /** Alerts the dead man's switch opened candidates for (missed instants, runs past their finish deadline). */
+  alerts?: { missed: number; late: number };
 }
 
 /**
@@ -68,7 +73,21 @@ export class Supervisor extends DurableObject<Env> {
   private async pass(): Promise<PassReport> {
     const now = clock.now();
     const report: PassReport = { at: isoMs(now), repaired: [], inspected: 0, pruned_runs: 0 };
+    const previous = this.lastPass();
     try {
+      // First, from D1 alone: an instant nobody ran is missed whatever the job's object did
+      // (a lost alarm), and a gap in the passes means the service itself was down.
+      const since = previous === null ? null : Date.parse(previous.at);
+      const down = since !== null && now.getTime() - since > DOWN_AFTER_MS ? { from: since, to: now.getTime() } : null;
+      const deadlines = await watchDeadlines(this.env, this.db, now, this.ctx.storage.kv.get<string>("deadline_cursor") ?? "", down).catch((error) => {
+        logEvent("alerts.deadlines_failed", { error: String(error) }, "error");
+        return null;
+      });
+      if (deadlines) {
+        this.ctx.storage.kv.put("deadline_cursor", deadlines.cursor);
+        report.alerts = { missed: deadlines.missed, late: deadlines.late };
+      }
+
       const overdueBefore = isoMs(now.getTime() - ON_TIME_GRACE_MS);
       const urgent = await listUnarmedOrOverdue(this.db, overdueBefore, OVERDUE_SCAN_LIMIT);
       const cursor = this.ctx.storage.kv.get<string>("cursor") ?? "";
