@@ -24,6 +24,23 @@ export const JOB_POLICY = {
   catchupWindowSeconds: { min: 0, max: 31_536_000 },
   maxRetries: { min: 0, max: 10 },
   timeoutSeconds: { min: 1, max: 86_400, description: "How long one step of a run may take before the attempt is failed." },
+  startDeadlineSeconds: {
+    min: 30,
+    max: 31_536_000,
+    description: "An instant with no run started this long after it is missed: a `missed` alert (docs/alerts.md).",
+  },
+  finishDeadlineSeconds: {
+    min: 1,
+    max: 31_536_000,
+    description: "A run still going this long after its instant (a manual run: its start) is late: a `late` alert. null: no deadline.",
+  },
+  alertAfterFailures: { min: 1, max: 1000, description: "This many failed runs in a row open a `failing` alert." },
+  pauseAfterFailures: {
+    min: 1,
+    max: 1000,
+    description: "This many failed runs in a row pause the job (audited as the system's, with the reason; a `paused_by_policy` alert). null: never.",
+  },
+  alertsEnabled: { description: "false: this job opens no alerts (a pause by policy still happens)." },
 } as const satisfies { [K in keyof JobRow]?: PolicyRule };
 
 export type PolicyKey = keyof typeof JOB_POLICY;

@@ -13,6 +13,12 @@ export const jobs = sqliteTable("jobs", {
   catchupWindowSeconds: integer("catchup_window_seconds").notNull().default(86400),
   maxRetries: integer("max_retries").notNull().default(0),
   timeoutSeconds: integer("timeout_seconds").notNull().default(300),
+  // Deadlines and alerts (migration 0009, issue 13).
+  startDeadlineSeconds: integer("start_deadline_seconds").notNull().default(600),
+  finishDeadlineSeconds: integer("finish_deadline_seconds"),
+  alertAfterFailures: integer("alert_after_failures").notNull().default(1),
+  pauseAfterFailures: integer("pause_after_failures"),
+  alertsEnabled: integer("alerts_enabled", { mode: "boolean" }).notNull().default(true),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
   lastRunSeq: integer("last_run_seq"),

@@ -12,31 +12,8 @@ import type { JobConfig } from "./job-config";
 export const ALERT_KINDS = ["missed", "late", "failing", "paused_by_policy"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-/** A job's alert settings, as its row holds them. */
-export interface AlertSettings {
-  /** An instant with no run started this long after it is missed. */
-  startDeadlineSeconds: number;
-  /** A run still going this long after its instant is late; null: never. */
-  finishDeadlineSeconds: number | null;
-  /** This many failed runs in a row open a failing alert. */
-  alertAfterFailures: number;
-  /** This many failed runs in a row pause the job; null: never. */
-  pauseAfterFailures: number | null;
-  alertsEnabled: boolean;
-}
-
-export const ALERT_DEFAULTS: AlertSettings = {
-  startDeadlineSeconds: 600,
-  finishDeadlineSeconds: null,
-  alertAfterFailures: 1,
-  pauseAfterFailures: null,
-  alertsEnabled: true,
-};
-
-/** The alert settings a job's object schedules by. */
-export function alertSettings(_config: JobConfig): AlertSettings {
-  return ALERT_DEFAULTS;
-}
+/** A job's alert settings: columns of its row (src/db/job-policy.ts), so its config carries them. */
+export type AlertSettings = Pick<JobConfig, "startDeadlineSeconds" | "finishDeadlineSeconds" | "alertAfterFailures" | "pauseAfterFailures" | "alertsEnabled">;
 
 export interface AlertOpening {
   kind: AlertKind;

@@ -18,7 +18,7 @@ import { expiredRuns, planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type Instant
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
 import { enqueueIds, enqueueRunNotifications } from "../delivery/enqueue";
-import { alertSettings, planRunAlerts, planSkipAlerts } from "./alert-rules";
+import { planRunAlerts, planSkipAlerts } from "./alert-rules";
 import { newJob, patchChanges, requireMatch, type IfMatch } from "./job-changes";
 import { configFromRow, retryDelayMs, sameConfig, sameTiming, type JobConfig } from "./job-config";
 import { executeStep, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry, type StepOutcome } from "./run-executor";
@@ -344,7 +344,7 @@ export class JobScheduler extends DurableObject<Env> {
       this.save({ ...state, runSeq: runNo, next: plan.next });
       logEvent("run.skipped", { job_name: config.jobName, run_id: runNo, scheduled_for: isoMs(plan.scheduledFor), reason: plan.reason });
       const skip = { jobId: config.jobId, jobName: config.jobName, runNo, scheduledFor: isoMs(plan.scheduledFor), at: isoMs(now), reason: plan.reason };
-      const actions = planSkipAlerts(config.jobName, alertSettings(config), { runNo, scheduledFor: plan.scheduledFor, reason: plan.reason });
+      const actions = planSkipAlerts(config.jobName, config, { runNo, scheduledFor: plan.scheduledFor, reason: plan.reason });
       const alerts = alertWrites(this.db, config, actions, skip.at, skippedNow(skip));
       this.afterAlerts(config.jobName, alerts, await recordSkipped(this.db, skip, this.position(config.jobId), alerts.statements));
       return;
@@ -477,7 +477,7 @@ export class JobScheduler extends DurableObject<Env> {
     const config = this.read().config;
     const ours = config?.jobId === entry.jobId;
     const actions = ours
-      ? planRunAlerts(entry.jobName, alertSettings(config!), {
+      ? planRunAlerts(entry.jobName, config!, {
           runNo: entry.runNo,
           runId: entry.runId,
           scheduledFor: entry.scheduledFor === null ? null : Date.parse(entry.scheduledFor),

@@ -1,0 +1,300 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { clock } from "../src/lib/clock";
+import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
+import { call, registerJob, uniqueName } from "./helpers/api";
+import { advanceClock, freezeClock } from "./helpers/clock";
+import { received } from "./helpers/delivery";
+import { fireAlarm, inspect, jobRow, MINUTE, minuteFloor, schedulerOf, setNext, settled } from "./helpers/scheduler";
+import { failNext, gate } from "./helpers/test-handlers";
+
+beforeEach(() => freezeClock());
+const clockNow = () => clock.now().getTime();
+const supervisor = () => env.SUPERVISOR.getByName("supervisor");
+const trigger = (name: string, body: unknown = {}) => call("POST", `/jobs/${name}/trigger`, { body });
+
+interface AlertRecord {
+  alert_id: number;
+  kind: string;
+  scheduled_for: string | null;
+  run_no: number | null;
+  message: string;
+  opened_at: string;
+  resolved_at: string | null;
+  resolution: string | null;
+}
+
+async function alertsOf(jobName: string): Promise<AlertRecord[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM alerts WHERE job_name = ? ORDER BY alert_id").bind(jobName).all<AlertRecord>();
+  return results;
+}
+
+/** The job's alert notifications in the outbox, oldest first. */
+async function noticesOf(jobName: string): Promise<{ kind: string; dedupe_key: string; payload: Record<string, unknown> }[]> {
+  const { results } = await env.DB.prepare("SELECT kind, dedupe_key, payload FROM notification_outbox WHERE job_name = ? AND kind LIKE 'job.alert.%' ORDER BY notification_id")
+    .bind(jobName)
+    .all<{ kind: string; dedupe_key: string; payload: string }>();
+  return results.map((r) => ({ ...r, payload: JSON.parse(r.payload) }));
+}
+
+/** Sets when the supervisor's last pass was (a gap since then is an outage). */
+async function lastPassAt(at: number) {
+  await runInDurableObject(supervisor(), (_instance, state) => {
+    state.storage.kv.put("last_pass", { at: new Date(at).toISOString(), repaired: [], inspected: 0, pruned_runs: 0 });
+  });
+}
+
+async function loseAlarm(name: string) {
+  await runInDurableObject(schedulerOf(name), async (_instance, state) => {
+    await state.storage.deleteAlarm();
+  });
+}
+
+/** Fires the job's instant `due` (its alarm) and waits for the run to be recorded. */
+async function runInstant(name: string, due: number) {
+  await setNext(name, due);
+  await fireAlarm(name);
+  return settled(name);
+}
+
+describe("missed", () => {
+  it("while the Worker was down: the supervisor's pass on restart opens ONE missed alert naming the outage; the object's own skip adds nothing", async () => {
+    const name = uniqueName("down");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop", misfire_policy: "skip", start_deadline_seconds: 30 });
+    await lastPassAt(clockNow());
+    advanceClock(10 * MINUTE + 20_000); // nothing runs: no alarm, no pass; back 37 s after an instant
+
+    const report = await supervisor().runPass();
+    expect(report.alerts?.missed).toBeGreaterThanOrEqual(1);
+    const instant = minuteFloor(clockNow());
+    let alerts = await alertsOf(name);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: "missed", scheduled_for: new Date(instant).toISOString(), run_no: null, resolved_at: null });
+    expect(alerts[0]!.message).toContain(`${name} missed its run of ${new Date(instant).toISOString().slice(0, 10)} ${new Date(instant).toISOString().slice(11, 16)} UTC`);
+    expect(alerts[0]!.message).toContain("no run started by 2031-06-11 10:30:30 UTC; the service was unreachable from 2031-06-11 10:20:17 UTC to 2031-06-11 10:30:37 UTC");
+
+    // The pass re-armed the overdue job: its alarm runs the instant (within the alarm's grace), 37 s
+    // after it, so the job's object finds it missed too; the open alert stays the one alert, with its one notification.
+    await fireAlarm(name);
+    const runs = await settled(name);
+    expect(runs.map((r) => [r.status, r.scheduled_for])).toEqual([["success", new Date(instant).toISOString()]]);
+    await supervisor().runPass();
+    alerts = await alertsOf(name);
+    expect(alerts).toHaveLength(1);
+    const notices = await noticesOf(name);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ kind: "job.alert.opened", dedupe_key: `alert:${alerts[0]!.alert_id}:opened` });
+    expect(notices[0]!.payload).toEqual({
+      alert_id: `alert-${alerts[0]!.alert_id}`,
+      kind: "missed",
+      job_name: name,
+      scheduled_for: new Date(instant).toISOString().replace(".000Z", "Z"),
+      run_id: null,
+      message: alerts[0]!.message,
+      opened_at: new Date(clockNow()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      resolved_at: null,
+    });
+    // It goes out through the delivery engine: the webhook receives it, typed job.alert.opened.
+    await vi.waitFor(
+      async () => {
+        const hooks = (await received("/hooks/default")).map((r) => JSON.parse(r.body)).filter((b) => b.data?.job_name === name);
+        expect(hooks.map((h) => h.type)).toEqual(["job.alert.opened"]);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+  });
+
+  it("with a lost alarm: found from D1 by the supervisor, not by the job's object; the object's late catch-up adds nothing", async () => {
+    const name = uniqueName("lost");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop", start_deadline_seconds: 30 });
+    await loseAlarm(name);
+    advanceClock(5 * MINUTE + 20_000);
+    await lastPassAt(clockNow() - 30_000); // the supervisor itself ran all along
+
+    await supervisor().runPass();
+    const alerts = await alertsOf(name);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.kind).toBe("missed");
+    expect(alerts[0]!.message).toContain("the job's own schedule did not start it");
+    // The pass re-armed it; misfire_policy run_once runs one catch-up, 37 s after its instant: missed as well, same alert.
+    await fireAlarm(name);
+    const runs = await settled(name);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "success", catch_up: 1 });
+    expect(await alertsOf(name)).toHaveLength(1);
+    expect((await alertsOf(name))[0]!.resolved_at).toBeNull(); // a late run is not on time
+    expect(await noticesOf(name)).toHaveLength(1);
+  });
+
+  it("an instant whose run started in time is not missed; nor is one from before the job was registered", async () => {
+    const name = uniqueName("fine");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop", start_deadline_seconds: 60 });
+    await lastPassAt(clockNow() - 30_000);
+    await supervisor().runPass(); // the instant a minute before the registration had no run: not held against the job
+    expect(await alertsOf(name)).toEqual([]);
+    const due = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(due - clockNow());
+    await runInstant(name, due);
+    advanceClock(90_000); // due + 90 s: the deadline of `due` has passed, the next instant's has not
+    await lastPassAt(clockNow() - 30_000);
+    await supervisor().runPass();
+    expect(await alertsOf(name)).toEqual([]);
+  });
+});
+
+describe("late", () => {
+  it("a run still going past finish_deadline_seconds: the supervisor opens late; the run's own record adds nothing and does not resolve it", async () => {
+    const name = uniqueName("late");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated", finish_deadline_seconds: 60 });
+    const release = gate(name);
+    const due = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(due - clockNow());
+    await setNext(name, due);
+    await fireAlarm(name);
+    advanceClock(ADMIT_AFTER_MS);
+    await fireAlarm(name); // written to D1 as running
+    await lastPassAt(clockNow());
+    await supervisor().runPass();
+    expect(await alertsOf(name)).toEqual([]); // 10 s in: not late yet
+
+    advanceClock(55_000);
+    await lastPassAt(clockNow() - 30_000);
+    await supervisor().runPass();
+    let alerts = await alertsOf(name);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: "late", run_no: 1, scheduled_for: new Date(due).toISOString() });
+    expect(alerts[0]!.message).toContain("(run-0001) was still going at");
+
+    release();
+    const runs = await settled(name);
+    expect(runs[0]!.status).toBe("success");
+    alerts = await alertsOf(name);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.resolved_at).toBeNull();
+    expect((await noticesOf(name)).map((n) => n.kind)).toEqual(["job.alert.opened"]);
+  });
+
+  it("a run that finishes after its deadline before anyone looked is late, from its record", async () => {
+    const name = uniqueName("late-end");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated", finish_deadline_seconds: 30 });
+    const release = gate(name);
+    const due = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(due - clockNow());
+    await setNext(name, due);
+    await fireAlarm(name);
+    advanceClock(45_000);
+    release();
+    await settled(name);
+    const alerts = await alertsOf(name);
+    expect(alerts.map((a) => a.kind)).toEqual(["late"]);
+    expect(alerts[0]!.message).toMatch(/It succeeded 45 s after the instant\.$/);
+  });
+});
+
+describe("failing and paused by policy", () => {
+  it("alert_after_failures: the Nth failure in a row opens failing, once; a success in between starts the count again", async () => {
+    const name = uniqueName("failing");
+    await registerJob(name, { handler: "testBroken", alert_after_failures: 2 });
+    const runWith = async (handler: string) => {
+      await call("PATCH", `/jobs/${name}`, { body: { handler } });
+      expect((await trigger(name)).status).toBe(202);
+      await settled(name);
+    };
+    await runWith("testBroken");
+    await runWith("testNoop");
+    await runWith("testBroken");
+    expect(await alertsOf(name)).toEqual([]); // failed, succeeded, failed: never 2 in a row
+    await runWith("testBroken");
+    const alerts = await alertsOf(name);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: "failing", run_no: 4, scheduled_for: null });
+    expect(alerts[0]!.message).toBe(`${name} failed 2 runs in a row; the last, run-0004 (manual run), failed: The handler failed; the details are in the service's log and, with an API key, in error_detail.`);
+    await trigger(name);
+    await settled(name);
+    expect(await alertsOf(name)).toHaveLength(1);
+    expect(await noticesOf(name)).toHaveLength(1);
+  });
+
+  it("pause_after_failures: the job is paused by the system, audited with the reason, disarmed, and says so", async () => {
+    const name = uniqueName("pause");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testBroken", pause_after_failures: 2, alert_after_failures: 5 });
+    const first = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(first - clockNow());
+    await runInstant(name, first);
+    expect((await jobRow(name))?.is_active).toBe(1);
+    advanceClock(MINUTE);
+    await runInstant(name, first + MINUTE);
+
+    const job = await jobRow(name);
+    expect(job).toMatchObject({ is_active: 0, next_run_at: null });
+    expect((await inspect(name)).alarmAt).toBeNull();
+    const alerts = await alertsOf(name);
+    expect(alerts.map((a) => a.kind)).toEqual(["paused_by_policy"]);
+    expect(alerts[0]!.message).toContain(`${name} was paused after 2 failed run(s) in a row (pause_after_failures=2); the last, run-0002, failed`);
+    const audit = await call("GET", `/audit?job_name=${name}`);
+    const pause = audit.json.data.find((a: { action: string }) => a.action === "pause");
+    expect(pause).toMatchObject({ actor: "system", after: { is_active: false, paused_by: "policy" } });
+    expect(pause.after.reason).toContain("pause_after_failures=2");
+    const detail = await call("GET", `/jobs/${name}`);
+    expect(detail.json.is_active).toBe(false);
+    expect(detail.json.open_alerts.map((a: { kind: string }) => a.kind)).toEqual(["paused_by_policy"]);
+  });
+});
+
+describe("resolution", () => {
+  it("the next on-time success resolves every open alert of the job, with one resolved notification each; a manual success does not", async () => {
+    const name = uniqueName("resolve");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testFlaky" });
+    failNext(name, 1);
+    const first = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(first - clockNow());
+    await runInstant(name, first);
+    expect((await alertsOf(name)).map((a) => [a.kind, a.resolved_at])).toEqual([["failing", null]]);
+
+    await trigger(name); // a manual run has no instant: not "on time"
+    await settled(name);
+    expect((await alertsOf(name))[0]!.resolved_at).toBeNull();
+
+    advanceClock(MINUTE);
+    await runInstant(name, first + MINUTE);
+    const [alert] = await alertsOf(name);
+    expect(alert!.resolved_at).toBe(new Date(clockNow()).toISOString());
+    expect(alert!.resolution).toContain("run-0003");
+    const notices = await noticesOf(name);
+    expect(notices.map((n) => n.kind)).toEqual(["job.alert.opened", "job.alert.resolved"]);
+    expect(notices[1]!.payload).toMatchObject({ alert_id: `alert-${alert!.alert_id}`, kind: "failing", run_id: "run-0001", resolved_at: new Date(clockNow()).toISOString().replace(/\.\d{3}Z$/, "Z") });
+
+    // Resolved for good: the next on-time success sends nothing more.
+    advanceClock(MINUTE);
+    await runInstant(name, first + 2 * MINUTE);
+    expect(await noticesOf(name)).toHaveLength(2);
+  });
+});
+
+describe("what changes nothing", () => {
+  it("a dry run never opens or resolves anything, and is not counted", async () => {
+    const name = uniqueName("dry");
+    await registerJob(name, { handler: "testBroken" });
+    await trigger(name, { dry_run: true });
+    await settled(name);
+    expect(await alertsOf(name)).toEqual([]);
+    const counters = await env.DB.prepare("SELECT count(*) AS n FROM run_counters WHERE job_name = ?").bind(name).first<{ n: number }>();
+    expect(counters?.n).toBe(0);
+
+    await trigger(name); // real: failing opens
+    await settled(name);
+    await call("PATCH", `/jobs/${name}`, { body: { handler: "testNoop" } });
+    await trigger(name, { dry_run: true }); // succeeds, but a dry run
+    await settled(name);
+    expect((await alertsOf(name)).map((a) => a.resolved_at)).toEqual([null]);
+  });
+
+  it("alerts_enabled: false opens nothing", async () => {
+    const name = uniqueName("quiet");
+    await registerJob(name, { handler: "testBroken", alerts_enabled: false });
+    await trigger(name);
+    await settled(name);
+    expect(await alertsOf(name)).toEqual([]);
+    expect((await call("GET", `/jobs/${name}`)).json).toMatchObject({ alerts_enabled: false, open_alerts: [] });
+  });
+});
