@@ -11,6 +11,7 @@ import { apiCors, securityHeaders } from "./middleware/page-headers";
 import { clientRequestId, serverRequestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { registerRoles } from "./middleware/roles";
+import { alertsRoutes } from "./routes/alerts";
 import { auditRoutes } from "./routes/audit";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
@@ -85,6 +86,7 @@ export function createApp() {
   const routed = publicApi
     .route(API_BASE, jobsRoutes)
     .route(API_BASE, auditRoutes)
+    .route(API_BASE, alertsRoutes)
     .route(API_BASE, platformRoutes)
     .route(API_BASE, notificationsRoutes)
     .route(API_BASE, reportsRoutes);

@@ -1,4 +1,5 @@
 import { policyOf } from "./db/job-policy";
+import type { AlertRow } from "./db/alerts-schema";
 import type { JobRow, RunRow } from "./db/schema";
 import { formatRunId, iso } from "./lib/ids";
 import { runErrorFields } from "./lib/run-errors";
@@ -72,5 +73,19 @@ export function lastResult(row: RunRow, detail = false) {
     ...(row.dryRun ? { dry_run: true as const } : {}),
     triggered_by: row.triggeredBy,
     attempts: row.attempts,
+  };
+}
+
+export function alert(row: AlertRow) {
+  return {
+    alert_id: `alert-${row.alertId}`,
+    kind: row.kind,
+    job_name: row.jobName,
+    scheduled_for: isoOrNull(row.scheduledFor),
+    run_id: row.runNo === null ? null : formatRunId(row.runNo),
+    message: row.message,
+    opened_at: iso(new Date(row.openedAt)),
+    resolved_at: isoOrNull(row.resolvedAt),
+    resolution: row.resolution,
   };
 }

@@ -298,3 +298,45 @@ describe("what changes nothing", () => {
     expect((await call("GET", `/jobs/${name}`)).json).toMatchObject({ alerts_enabled: false, open_alerts: [] });
   });
 });
+
+describe("reading alerts", () => {
+  it("GET /alerts filters by state and job, newest first, a page at a time; /health and the job list them while open", async () => {
+    const name = uniqueName("listed");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testFlaky", pause_after_failures: 1 });
+    failNext(name, 1);
+    const first = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(first - clockNow());
+    await runInstant(name, first); // failing and paused_by_policy open
+    const open = await call("GET", `/alerts?state=open&job_name=${name}`, { token: null });
+    expect(open.status).toBe(200);
+    expect(open.json.data.map((a: { kind: string }) => a.kind)).toEqual(["paused_by_policy", "failing"]);
+    expect(open.json.data[1]).toMatchObject({ job_name: name, run_id: "run-0001", scheduled_for: new Date(first).toISOString().replace(".000Z", "Z"), resolved_at: null });
+
+    const page1 = await call("GET", `/alerts?job_name=${name}&limit=1`);
+    expect(page1.json.data).toHaveLength(1);
+    const page2 = await call("GET", `/alerts?job_name=${name}&limit=1&cursor=${page1.json.next_cursor}`);
+    expect(page2.json.data.map((a: { kind: string }) => a.kind)).toEqual(["failing"]);
+    expect(page2.json.next_cursor).toBeNull();
+
+    const health = await call("GET", "/health", { token: null });
+    expect(health.json.alerts.open).toBeGreaterThanOrEqual(2);
+    expect(health.json.alerts.listed.filter((a: { job_name: string }) => a.job_name === name)).toHaveLength(2);
+    expect(health.json.problems.join(" ")).not.toContain(name); // a job's alert is not the service's fault
+
+    // Resumed and on time again: both resolve.
+    await call("PATCH", `/jobs/${name}`, { body: { is_active: true } });
+    advanceClock(MINUTE);
+    await runInstant(name, first + MINUTE);
+    expect((await call("GET", `/alerts?state=open&job_name=${name}`)).json.data).toEqual([]);
+    const resolved = await call("GET", `/alerts?state=resolved&job_name=${name}`);
+    expect(resolved.json.data.map((a: { kind: string }) => a.kind)).toEqual(["paused_by_policy", "failing"]);
+    expect((await noticesOf(name)).map((n) => n.kind).sort()).toEqual(["job.alert.opened", "job.alert.opened", "job.alert.resolved", "job.alert.resolved"]);
+  });
+
+  it("refuses a bad query with a 400 naming the field", async () => {
+    const bad = await call("GET", "/alerts?state=closed&cursor=12");
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain("state");
+    expect(bad.json.error.message).toContain("cursor must be the next_cursor of the previous page");
+  });
+});

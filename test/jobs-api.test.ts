@@ -27,6 +27,7 @@ describe("GET /jobs", () => {
       last_run_status: null,
       next_run_at: iso(nextRunAfter("0 2 * * *", "UTC", clock.now())),
       version: 1,
+      open_alerts: [],
     });
     const lift = list.json.data.find((j: { job_name: string }) => j.job_name === "pause-auto-lift-check");
     expect(lift.next_run_at).toBe(iso(nextRunAfter("0 6 * * *", "UTC", clock.now())));

@@ -136,8 +136,8 @@ const CASES: { name: string; example: unknown; schema: z.ZodType; addedFields: s
     name: "GET /jobs",
     example: CONTRACT.list,
     schema: schemas.JobListSchema,
-    addedFields: ["data.0.timezone", "data.1.timezone", "data.0.version", "data.1.version"],
-    withoutAdditions: schemas.JobListSchema.extend({ data: z.array(schemas.JobSummarySchema.partial({ timezone: true, version: true })) }),
+    addedFields: ["data.0.timezone", "data.1.timezone", "data.0.version", "data.1.version", "data.0.open_alerts", "data.1.open_alerts"],
+    withoutAdditions: schemas.JobListSchema.extend({ data: z.array(schemas.JobSummarySchema.partial({ timezone: true, version: true, open_alerts: true })) }),
   },
   {
     name: "POST /jobs",

@@ -240,6 +240,16 @@ export interface AlertFilter {
   beforeId?: number;
 }
 
+/** How many alerts are open (of jobs that still exist). */
+export async function countOpenAlerts(db: Db): Promise<number> {
+  const row = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(alerts)
+    .where(and(isNull(alerts.resolvedAt), sql`EXISTS (SELECT 1 FROM jobs WHERE jobs.job_id = ${alerts.jobId})`))
+    .get();
+  return row?.n ?? 0;
+}
+
 /** Alerts newest first. Open alerts of deleted jobs are left out of "open" (nothing can resolve them). */
 export function listAlerts(db: Db, filter: AlertFilter, limit: number): Promise<AlertRow[]> {
   const where: SQL[] = [];
@@ -255,7 +265,7 @@ export function listAlerts(db: Db, filter: AlertFilter, limit: number): Promise<
     .limit(limit);
 }
 
-/** The open alerts of these registrations. */
+/** The open alerts of these registrations, oldest first (only open ones are read: the partial index). */
 export function openAlertsOf(db: Db, jobIds: readonly number[]): Promise<AlertRow[]> {
   if (jobIds.length === 0) return Promise.resolve([]);
   return db

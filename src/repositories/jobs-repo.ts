@@ -9,6 +9,7 @@ export type JobChanges = Partial<Omit<NewJob, "jobId" | "jobName" | "createdAt" 
 
 /** The columns a job's list entry shows. */
 const summaryColumns = {
+  jobId: jobs.jobId,
   jobName: jobs.jobName,
   cronExpression: jobs.cronExpression,
   timezone: jobs.timezone,

@@ -11,6 +11,8 @@ import { countActiveMentors, listOverdueNames, pingStorage } from "../repositori
 import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
 import { deliveryConfig } from "../delivery/config";
 import { countByStatus } from "../repositories/outbox-repo";
+import { HEALTH_ALERTS_SHOWN, openAlertsForHealth } from "../services/alerts-service";
+import { AlertSchema } from "./schemas";
 
 /** An active job whose next_run_at is older than this is overdue (its alarm did not fire). */
 export const OVERDUE_AFTER_MS = 60_000;
@@ -50,6 +52,13 @@ export const HealthSchema = z
         message: z.string().optional(),
       })
       .openapi({ description: "The platform data the built-in jobs act on (docs/platform-data.md)" }),
+    alerts: z
+      .object({
+        open: z.number().int(),
+        listed: z.array(AlertSchema).openapi({ description: `The newest ${HEALTH_ALERTS_SHOWN} open alerts` }),
+      })
+      .nullable()
+      .openapi({ description: "Open alerts of jobs (docs/alerts.md): a job's trouble, not the service's, so never a 503 by itself; null when storage is unreachable" }),
     delivery: z
       .object({
         channel: z.string().openapi({ description: 'How mentor notices go out (NOTIFY_CHANNEL): "email" or "webhook"' }),
@@ -74,6 +83,7 @@ export const HealthSchema = z
       jobs: { total: 4, active: 3, overdue: 0, overdue_job_names: [] },
       last_self_repair_at: "2026-03-26T10:14:31Z",
       platform: { status: "ok", active_mentors: 87 },
+      alerts: { open: 0, listed: [] },
       delivery: {
         channel: "webhook",
         webhook: true,
@@ -140,11 +150,12 @@ async function checkPlatform(d1: D1Database): Promise<Health["platform"]> {
 export async function checkHealth(env: Env): Promise<Health> {
   const now = clock.now();
   const config = deliveryConfig(env);
-  const [storage, lastRepair, platform, notifications] = await Promise.all([
+  const [storage, lastRepair, platform, notifications, alerts] = await Promise.all([
     checkStorage(env.DB, now),
     lastSelfRepairAt(env),
     checkPlatform(env.DB),
     countByStatus(createDb(env.DB)).catch(() => null),
+    openAlertsForHealth(createDb(env.DB)).catch(() => null),
   ]);
   const problems: string[] = [];
   if (!storage.ok) problems.push("storage (D1) is unreachable (the details are in the service's log)");
@@ -168,6 +179,7 @@ export async function checkHealth(env: Env): Promise<Health> {
     jobs: storage.ok ? storage.jobs : null,
     last_self_repair_at: lastRepair,
     platform,
+    alerts,
     delivery: {
       channel: config.channel,
       webhook: config.webhook !== null,

@@ -148,6 +148,22 @@ export const JobParams = z.strictObject({
 
 // ---- responses ----
 
+export const AlertSchema = z
+  .object({
+    alert_id: z.string().openapi({ example: "alert-12" }),
+    kind: z.enum(["missed", "late", "failing", "paused_by_policy"]).openapi({
+      description: "missed: no run started within start_deadline_seconds of an instant; late: a run still going finish_deadline_seconds after its instant; failing: alert_after_failures failed runs in a row; paused_by_policy: pause_after_failures failed runs in a row paused the job",
+    }),
+    job_name: z.string(),
+    scheduled_for: IsoTime.nullable().openapi({ description: "The instant it concerns, if any" }),
+    run_id: z.string().nullable().openapi({ description: "The run it concerns, if any" }),
+    message: z.string().openapi({ example: "certification-expiry-nightly missed its run of 2026-03-26 02:00 UTC: no run started by 2026-03-26 02:10 UTC; the service was unreachable from 2026-03-26 01:58:12 UTC to 2026-03-26 02:31:05 UTC." }),
+    opened_at: IsoTime,
+    resolved_at: IsoTime.nullable(),
+    resolution: z.string().nullable().openapi({ description: "What resolved it: the job's next on-time success" }),
+  })
+  .openapi("Alert");
+
 export const JobSummarySchema = z
   .object({
     job_name: z.string(),
@@ -158,6 +174,7 @@ export const JobSummarySchema = z
     last_run_status: z.enum(["running", "success", "failed"]).nullable(),
     next_run_at: IsoTime.nullable(),
     version: z.number().int().openapi({ description: "Raised by every change to the job; send it back in If-Match to change only what you read." }),
+    open_alerts: z.array(AlertSchema).openapi({ description: "The job's open alerts (at most one per kind)" }),
   })
   .openapi("JobSummary");
 
@@ -178,6 +195,7 @@ export const JobListSchema = z
           last_run_status: "success",
           next_run_at: "2026-03-27T02:00:00Z",
           version: 1,
+          open_alerts: [],
         },
       ],
       pagination: { page: 1, limit: 20, total: 4 },

@@ -79,7 +79,11 @@ export class Supervisor extends DurableObject<Env> {
       // (a lost alarm), and a gap in the passes means the service itself was down.
       const since = previous === null ? null : Date.parse(previous.at);
       const down = since !== null && now.getTime() - since > DOWN_AFTER_MS ? { from: since, to: now.getTime() } : null;
-      const deadlines = await watchDeadlines(this.env, this.db, now, this.ctx.storage.kv.get<string>("deadline_cursor") ?? "", down).catch((error) => {
+      // Instants before the service's first pass ever (a fresh deployment) are not held against any job.
+      const watching = this.ctx.storage.kv.get<number>("first_pass_at") ?? now.getTime();
+      this.ctx.storage.kv.put("first_pass_at", watching);
+      const deadlineCursor = this.ctx.storage.kv.get<string>("deadline_cursor") ?? "";
+      const deadlines = await watchDeadlines(this.env, this.db, now, { cursor: deadlineCursor, watchingSince: watching, down }).catch((error) => {
         logEvent("alerts.deadlines_failed", { error: String(error) }, "error");
         return null;
       });

@@ -37,15 +37,21 @@ export interface DeadlineReport {
  * alarm may be lost): for each active job with alerts on, the latest instant
  * whose start deadline has passed must have a run started by then, or the job
  * gets a `missed` alert. A run still going past its job's finish deadline gets
- * a `late` alert. `down`: the supervisor did not run from..to (the service was
- * down or unreachable), named in the message of an instant it covers.
+ * a `late` alert. `watchingSince`: the supervisor's first pass ever (nothing
+ * before it is held against a job). `down`: the supervisor did not run from..to
+ * (the service was down or unreachable), named in the message of an instant it covers.
  */
-export async function watchDeadlines(env: Env, db: Db, now: Date, cursor: string, down: { from: number; to: number } | null): Promise<DeadlineReport> {
+export async function watchDeadlines(
+  env: Env,
+  db: Db,
+  now: Date,
+  { cursor, watchingSince, down }: { cursor: string; watchingSince: number; down: { from: number; to: number } | null },
+): Promise<DeadlineReport> {
   const at = isoMs(now);
   const watched = await listWatchedJobs(db, cursor, WATCHED_PER_PASS);
   const checks: (InstantCheck & { job: (typeof watched)[number] })[] = [];
   for (const job of watched) {
-    const watch = { ...job, changedAt: Math.max(Date.parse(job.createdAt), Date.parse(job.updatedAt)) };
+    const watch = { ...job, changedAt: Math.max(Date.parse(job.createdAt), Date.parse(job.updatedAt), watchingSince) };
     const instant = instantToCheck(watch, now.getTime());
     if (instant !== null) checks.push({ jobId: job.jobId, instant: isoMs(instant), deadline: isoMs(instant + job.startDeadlineSeconds * 1000), job });
   }

@@ -1,5 +1,5 @@
 import { upcomingRuns } from "../cron/schedule";
-import type { Db } from "../db/client";
+import { createDb, type Db } from "../db/client";
 import type { JobRow } from "../db/schema";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
@@ -7,6 +7,7 @@ import { ApiError, jobNotFound } from "../lib/errors";
 import { iso, parseRunId } from "../lib/ids";
 import * as present from "../presenters";
 import { deliveriesOfRuns } from "../repositories/outbox-repo";
+import * as alertsRepo from "../repositories/alerts-repo";
 import * as jobsRepo from "../repositories/jobs-repo";
 import * as runsRepo from "../repositories/runs-repo";
 import * as runStepsRepo from "../repositories/run-steps-repo";
@@ -36,15 +37,27 @@ async function requireJob(db: Db, jobName: string): Promise<JobRow> {
   return job;
 }
 
-const detail = (job: JobRow) => present.jobDetail(job, job.isActive ? upcomingRuns(job.cronExpression, job.timezone, clock.now(), 5) : []);
+/** Each registration's open alerts, by job id. */
+async function openAlertsById(db: Db, jobIds: number[]) {
+  const byId = new Map<number, ReturnType<typeof present.alert>[]>(jobIds.map((id) => [id, []]));
+  for (const row of await alertsRepo.openAlertsOf(db, jobIds)) byId.get(row.jobId)?.push(present.alert(row));
+  return byId;
+}
+
+async function detail(db: Db, job: JobRow) {
+  const upcoming = job.isActive ? upcomingRuns(job.cronExpression, job.timezone, clock.now(), 5) : [];
+  const alerts = await openAlertsById(db, [job.jobId]);
+  return { ...present.jobDetail(job, upcoming), open_alerts: alerts.get(job.jobId)! };
+}
 
 export async function listJobs(db: Db, page: number, limit: number) {
   const { rows, total } = await jobsRepo.listJobsPage(db, (page - 1) * limit, limit);
-  return { data: rows.map(present.jobSummary), pagination: { page, limit, total } };
+  const alerts = await openAlertsById(db, rows.map((row) => row.jobId));
+  return { data: rows.map((row) => ({ ...present.jobSummary(row), open_alerts: alerts.get(row.jobId)! })), pagination: { page, limit, total } };
 }
 
 export async function getJob(db: Db, jobName: string) {
-  return detail(await requireJob(db, jobName));
+  return detail(db, await requireJob(db, jobName));
 }
 
 export async function registerJob(env: Env, input: CreateJobInput, actor: Actor) {
@@ -52,7 +65,7 @@ export async function registerJob(env: Env, input: CreateJobInput, actor: Actor)
 }
 
 export async function updateJob(env: Env, jobName: string, patch: PatchJobInput, ifMatch: IfMatch, actor: Actor) {
-  return detail(unwrap(await owner(env, jobName).update(jobName, patch, ifMatch, actor)));
+  return detail(createDb(env.DB), unwrap(await owner(env, jobName).update(jobName, patch, ifMatch, actor)));
 }
 
 export async function deleteJob(env: Env, jobName: string, ifMatch: IfMatch, actor: Actor) {
