@@ -16,6 +16,7 @@ import { auditRoutes } from "./routes/audit";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
+import { metricsRoutes } from "./routes/metrics";
 import { platformRoutes } from "./routes/platform";
 import { notificationsRoutes } from "./routes/notifications";
 import { reportsRoutes } from "./routes/reports";
@@ -87,6 +88,7 @@ export function createApp() {
     .route(API_BASE, jobsRoutes)
     .route(API_BASE, auditRoutes)
     .route(API_BASE, alertsRoutes)
+    .route(API_BASE, metricsRoutes)
     .route(API_BASE, platformRoutes)
     .route(API_BASE, notificationsRoutes)
     .route(API_BASE, reportsRoutes);
