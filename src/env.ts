@@ -17,6 +17,8 @@ export interface Env {
   AUTH_FAILURES?: RateLimit;
   /** Outbox row ids to deliver; consumed by this Worker's own queue(). */
   NOTIFICATIONS: Queue<NotificationMessage>;
+  /** One data point per finished run (Workers Analytics Engine; src/lib/run-metrics.ts). Writes are dropped under `wrangler dev`. */
+  RUN_METRICS?: AnalyticsEngineDataset;
   /** Cloudflare Email Service (send_email). Simulated and logged under `wrangler dev`. */
   EMAIL?: SendEmail;
   /** Comma-separated bearer tokens, each an unnamed admin; several allow rotation without downtime. */

@@ -5,8 +5,8 @@ import worker from "../src/index";
 import { clock } from "../src/lib/clock";
 import { BASE, call, registerJob, uniqueName } from "./helpers/api";
 import { advanceClock, freezeClock } from "./helpers/clock";
-import { fireAlarm, MINUTE, minuteFloor, setNext, settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
+import { fireAlarm, MINUTE, minuteFloor, schedulerOf, setNext, settled } from "./helpers/scheduler";
+import { failNext } from "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
 const clockNow = () => clock.now().getTime();
@@ -107,5 +107,27 @@ describe("GET /metrics", () => {
     const allowed = await scrapeWith("test-key-read");
     expect(allowed.status).toBe(200);
     expect(parsePrometheusTextFormat(allowed.body).length).toBe(Object.keys(SERIES).length);
+  });
+});
+
+describe("Analytics Engine (RUN_METRICS)", () => {
+  it("one data point per finished real run: job, status, trigger kind, duration, lateness; none for a dry run", async () => {
+    const name = uniqueName("ae");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testFlaky" });
+    const due = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(due - clockNow() + 2_500);
+    await setNext(name, due);
+    await fireAlarm(name);
+    await settled(name);
+    failNext(name, 1);
+    await call("POST", `/jobs/${name}/trigger`, { body: {} });
+    await settled(name);
+    await call("POST", `/jobs/${name}/trigger`, { body: { dry_run: true } });
+    await settled(name);
+
+    expect(await schedulerOf(name).writtenDataPoints()).toEqual([
+      { indexes: [name], blobs: [name, "success", "scheduled", "run-0001"], doubles: [0, 2_500, 1] },
+      { indexes: [name], blobs: [name, "failed", "manual", "run-0002"], doubles: [0, 0, 1] },
+    ]);
   });
 });

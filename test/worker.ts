@@ -35,6 +35,18 @@ export class JobScheduler extends ServiceJobScheduler {
     });
   }
 
+  /** Analytics Engine data points this instance wrote (AE has no local runtime: the binding drops them). */
+  private dataPoints: AnalyticsEngineDataPoint[] = [];
+
+  protected override writeRunMetric(point: AnalyticsEngineDataPoint): void {
+    this.dataPoints.push(point);
+    super.writeRunMetric(point);
+  }
+
+  writtenDataPoints(): AnalyticsEngineDataPoint[] {
+    return this.dataPoints;
+  }
+
   waitingForTurn(): number {
     return this.waiting;
   }

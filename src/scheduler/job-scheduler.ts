@@ -7,6 +7,7 @@ import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
 import { isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
+import { runDataPoint } from "../lib/run-metrics";
 import * as present from "../presenters";
 import { auditEntry } from "../repositories/audit-repo";
 import { deleteJob, findJob, insertJob, setNextRunAt, updateJob } from "../repositories/jobs-repo";
@@ -492,6 +493,11 @@ export class JobScheduler extends DurableObject<Env> {
     const { recorded, also } = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId), alerts.statements);
     this.ctx.storage.kv.delete(entry.key);
     const { paused } = this.afterAlerts(entry.jobName, alerts, also);
+    if (recorded && !entry.dryRun) {
+      const { jobName, runId, scheduledFor, catchUp, startedAt, attempts } = entry;
+      const at = scheduledFor === null ? null : Date.parse(scheduledFor);
+      this.writeRunMetric(runDataPoint({ jobName, runId, status: outcome.status, scheduledFor: at, catchUp, startedAt, durationMs, attempts }));
+    }
     // Its job is gone from D1 (deleted behind the owner's back): nothing was written; repair from a fresh read.
     // Paused by its policy in the record's batch: the owner adopts the pause the same way.
     if ((!recorded || paused) && ours) await this.repair(entry.jobName);
@@ -512,6 +518,15 @@ export class JobScheduler extends DurableObject<Env> {
       },
       outcome.status === "failed" ? "warn" : "info",
     );
+  }
+
+  /** Writes a finished run's data point to Analytics Engine (never awaited: the platform sends it after the invocation). */
+  protected writeRunMetric(point: AnalyticsEngineDataPoint): void {
+    try {
+      this.env.RUN_METRICS?.writeDataPoint(point);
+    } catch (error) {
+      logEvent("metrics.write_failed", { error: String(error) }, "warn");
+    }
   }
 
   /** Puts the alert notifications a batch wrote on the queue, once it has committed (the sweep requeues any a crash loses). */
