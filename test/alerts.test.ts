@@ -340,3 +340,30 @@ describe("reading alerts", () => {
     expect(bad.json.error.message).toContain("cursor must be the next_cursor of the previous page");
   });
 });
+
+describe("the dashboard", () => {
+  it("shows a banner on every page while any alert is open, and the job page its pause reason and alert history", async () => {
+    const name = uniqueName("shown");
+    await registerJob(name, { handler: "testBroken", pause_after_failures: 1 });
+    await trigger(name);
+    await settled(name);
+    const pageOf = async (path: string) => (await call("GET", `https://scheduler.test${path}`, { token: null })).text;
+    for (const path of ["/", "/deliveries", "/reports", `/jobs/${name}`]) {
+      const html = await pageOf(path);
+      expect(html, path).toContain('id="alert-banner"');
+      expect(html, path).toMatch(/\d+ open alerts?:/);
+    }
+    const jobPage = await pageOf(`/jobs/${name}`);
+    expect(jobPage).toContain('id="paused-by-policy"');
+    expect(jobPage).toContain(`Paused by its policy (the system, not a person): ${name} was paused after 1 failed run(s) in a row`);
+    expect(jobPage.match(/data-alert-state="open"/g)).toHaveLength(2); // failing and paused_by_policy
+
+    await call("PATCH", `/jobs/${name}`, { body: { is_active: true, handler: "testNoop", cron_expression: "* * * * *" } });
+    const due = minuteFloor(clockNow()) + MINUTE;
+    advanceClock(due - clockNow());
+    await runInstant(name, due);
+    const after = await pageOf(`/jobs/${name}`);
+    expect(after.match(/data-alert-state="resolved"/g)).toHaveLength(2);
+    expect(after).not.toContain('id="paused-by-policy"');
+  });
+});

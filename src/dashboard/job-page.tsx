@@ -1,10 +1,12 @@
 import type { getJob, listJobRuns } from "../services/jobs-service";
 import { absoluteTime, describeCron, formatDuration, formatSummary, relativeTime } from "./format";
+import { AlertHistory } from "./alerts";
 import { Layout, StatusBadge, When } from "./layout";
 import { RunChart } from "./run-chart";
 
 type Job = Awaited<ReturnType<typeof getJob>>;
 type Run = Awaited<ReturnType<typeof listJobRuns>>["data"][number];
+type Alert = Job["open_alerts"][number];
 
 /** How far a running run has got: a bar where the handler knows the total, a count where it does not. */
 function RunProgress(props: { processed: number; total: number | null }) {
@@ -105,8 +107,9 @@ function RunsTable(props: { runs: Run[]; now: Date; jobName: string }) {
 }
 
 /** GET /jobs/:jobName: the job, its actions, a chart of recent runs, upcoming runs and run history. */
-export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
+export function JobPage(props: { job: Job; runs: Run[]; alerts: Alert[]; now: Date }) {
   const { job, now } = props;
+  const pausedByPolicy = job.is_active ? undefined : job.open_alerts.find((a) => a.kind === "paused_by_policy");
   return (
     <Layout title={job.job_name} script>
       <p class="muted">
@@ -116,6 +119,11 @@ export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
         {job.job_name}
         <span class={`badge ${job.is_active ? "active" : "paused"}`}>{job.is_active ? "active" : "paused"}</span>
       </h1>
+      {pausedByPolicy ? (
+        <p class="paused-reason" id="paused-by-policy">
+          Paused by its policy (the system, not a person): {pausedByPolicy.message}
+        </p>
+      ) : null}
       <div class="grid">
         <section class="card">
           <dl class="facts">
@@ -134,6 +142,12 @@ export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
             <dt>Policies</dt>
             <dd class="muted">
               overlap {job.overlap_policy} · misfire {job.misfire_policy} · retries {job.max_retries} · timeout {job.timeout_seconds} s
+            </dd>
+            <dt>Alerts</dt>
+            <dd class="muted">
+              {job.alerts_enabled ? "on" : "off"} · start within {job.start_deadline_seconds} s
+              {job.finish_deadline_seconds === null ? "" : ` · finish within ${job.finish_deadline_seconds} s`} · after {job.alert_after_failures} failure(s)
+              {job.pause_after_failures === null ? "" : ` · pause after ${job.pause_after_failures} failure(s)`}
             </dd>
           </dl>
           <Actions job={job} />
@@ -160,6 +174,8 @@ export function JobPage(props: { job: Job; runs: Run[]; now: Date }) {
       <div style="margin-top:1rem">
         <RunsTable runs={props.runs} now={now} jobName={job.job_name} />
       </div>
+      <h2 id="alert-history">Alert history</h2>
+      <AlertHistory alerts={props.alerts} now={now} />
     </Layout>
   );
 }

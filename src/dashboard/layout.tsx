@@ -1,5 +1,6 @@
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
+import { AlertBanner } from "./alerts";
 import { absoluteTime, relativeTime } from "./format";
 
 // Small and dependency-free; served as /dashboard.css (not inline), so the page's
@@ -40,6 +41,8 @@ input[type=password] { font:inherit; padding:.38rem .6rem; border:1px solid #c5c
 .grid { display:grid; grid-template-columns:2fr 1fr; gap:1rem; } .grid > * { min-width:0; }
 ol.upcoming { margin:0; padding-left:1.2rem; } ol.upcoming li { margin:.2rem 0; }
 svg.chart { width:100%; height:auto; display:block; }
+.alert-banner { background:#fde2e1; color:#7a1a14; border-bottom:1px solid #f4b9b5; padding:.55rem 1.2rem; font-size:.92rem; }
+.alert-banner a { color:#7a1a14; } .paused-reason { margin:-.4rem 0 .8rem; color:#8a5a00; }
 @media (max-width: 720px) {
   main { padding:.7rem; } .grid { grid-template-columns:1fr; }
   table, thead, tbody, tr, td { display:block; } thead { display:none; }
@@ -71,6 +74,7 @@ export function Layout(props: { title: string; children: Child; script?: boolean
               <a href="/api/v1/scheduler/health">Health</a>
             </nav>
           </header>
+          <AlertBanner />
           <main>{props.children}</main>
           {props.script ? <script src="/dashboard.js" defer /> : null}
         </body>

@@ -1,11 +1,14 @@
 import { z } from "@hono/zod-openapi";
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { AppEnv } from "../app-env";
 import { clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { readsLocked } from "../lib/settings";
 import { JobNameSchema } from "../routes/schemas";
+import { listAlerts, openAlertsForHealth } from "../services/alerts-service";
 import { getJob, listJobRuns, listJobs } from "../services/jobs-service";
+import { OpenAlertsContext } from "./alerts";
 import { deliveryConfig } from "../delivery/config";
 import { deliveryCounts } from "../services/delivery-service";
 import { DeliveriesPage, ReportPage, ReportsPage } from "./delivery-pages";
@@ -30,6 +33,14 @@ function Message(props: { title: string; children: string }) {
       </p>
     </Layout>
   );
+}
+
+const ALERTS_SHOWN = 20;
+
+/** Renders a page with the open alerts in its context, so every page shows the banner while any is open. */
+async function render(c: Context<AppEnv>, node: JSX.Element, status: 200 | 404 = 200) {
+  const alerts = await openAlertsForHealth(c.var.db);
+  return c.html(<OpenAlertsContext.Provider value={alerts}>{node}</OpenAlertsContext.Provider>, status);
 }
 
 // Scoped to the dashboard's own routes (not use("*"), which would reach every path of the app).
@@ -60,15 +71,19 @@ export const dashboardRoutes = new Hono<AppEnv>()
   .get("/", pageGuard, async (c) => {
     const { page } = PageQuery.parse({ page: c.req.query("page") });
     const list = await listJobs(c.var.db, page, JOBS_PER_PAGE);
-    return c.html(<JobsPage list={list} now={clock.now()} />);
+    return render(c, <JobsPage list={list} now={clock.now()} />);
   })
   .get("/jobs/:jobName", pageGuard, async (c) => {
     const name = c.req.param("jobName");
-    const notFound = () => c.html(<Message title="Job not found">{`No job named "${name}" is registered.`}</Message>, 404);
+    const notFound = () => render(c, <Message title="Job not found">{`No job named "${name}" is registered.`}</Message>, 404);
     if (!JobNameSchema.safeParse(name).success) return notFound();
     try {
-      const [job, runs] = await Promise.all([getJob(c.var.db, name), listJobRuns(c.var.db, name, RUNS_SHOWN)]);
-      return c.html(<JobPage job={job} runs={runs.data} now={clock.now()} />);
+      const [job, runs, alerts] = await Promise.all([
+        getJob(c.var.db, name),
+        listJobRuns(c.var.db, name, RUNS_SHOWN),
+        listAlerts(c.var.db, { job_name: name, limit: ALERTS_SHOWN }),
+      ]);
+      return render(c, <JobPage job={job} runs={runs.data} alerts={alerts.data} now={clock.now()} />);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return notFound();
       throw error;
@@ -78,7 +93,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
     const runId = c.req.query("run_id");
     const jobName = c.req.query("job_name");
     const filter = runId ? `Notifications of ${jobName ?? ""} ${runId}`.replace("  ", " ") : null;
-    return c.html(<DeliveriesPage counts={await deliveryCounts(c.var.db)} problems={deliveryConfig(c.env).problems} filter={filter} />);
+    return render(c, <DeliveriesPage counts={await deliveryCounts(c.var.db)} problems={deliveryConfig(c.env).problems} filter={filter} />);
   })
-  .get("/reports", pageGuard, (c) => c.html(<ReportsPage />))
-  .get("/reports/:id{[0-9]{1,15}}", pageGuard, (c) => c.html(<ReportPage reportId={Number(c.req.param("id"))} />));
+  .get("/reports", pageGuard, (c) => render(c, <ReportsPage />))
+  .get("/reports/:id{[0-9]{1,15}}", pageGuard, (c) => render(c, <ReportPage reportId={Number(c.req.param("id"))} />));
