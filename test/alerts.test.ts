@@ -126,6 +126,27 @@ describe("missed", () => {
     expect(await noticesOf(name)).toHaveLength(1);
   });
 
+  it("back after the next instant already came: the object opens missed for the instant it passed over, and the on-time run resolves it", async () => {
+    const name = uniqueName("passed");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop", misfire_policy: "skip" });
+    const stored = Date.parse(String((await jobRow(name))?.next_run_at));
+    advanceClock(stored + 2 * MINUTE + 5_000 - clockNow()); // down across two instants, back 5 s after the third
+    await fireAlarm(name);
+    const runs = await settled(name);
+    expect(runs.map((r) => [r.status, r.scheduled_for])).toEqual([["success", new Date(stored + 2 * MINUTE).toISOString()]]);
+    const [alert, ...more] = await alertsOf(name);
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({ kind: "missed", scheduled_for: new Date(stored).toISOString() });
+    expect(alert!.message).toContain("the service was not running or the job's alarm did not fire then");
+    expect(alert!.resolution).toContain("run-0001");
+    expect((await noticesOf(name)).map((n) => n.kind)).toEqual(["job.alert.opened", "job.alert.resolved"]);
+    // The supervisor, looking later, finds the alert that covers the instant: nothing new.
+    advanceClock(11 * MINUTE);
+    await lastPassAt(clockNow() - 30_000);
+    await supervisor().runPass();
+    expect((await alertsOf(name)).filter((a) => a.scheduled_for === new Date(stored).toISOString())).toHaveLength(1);
+  });
+
   it("an instant whose run started in time is not missed; nor is one from before the job was registered", async () => {
     const name = uniqueName("fine");
     await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop", start_deadline_seconds: 60 });

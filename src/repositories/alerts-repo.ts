@@ -172,10 +172,13 @@ export interface InstantCheck {
   deadline: string;
 }
 
-/** No real run started for it by its deadline, no later instant succeeded, and the job has no missed alert open. */
+/**
+ * No real run started for the instant by its deadline, and no missed alert of the
+ * job is open or was opened since the instant (its object noticed first: that alert covers it).
+ */
 const missedCondition = (jobId: SQL | number, instant: SQL | string, deadline: SQL | string) => sql`
   NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = ${jobId} AND r.scheduled_for = ${instant} AND r.status <> 'skipped' AND r.started_at <= ${deadline})
-  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = ${jobId} AND r.scheduled_for > ${instant} AND r.status = 'success')`;
+  AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.job_id = ${jobId} AND a.kind = 'missed' AND (a.resolved_at IS NULL OR a.opened_at >= ${instant}))`;
 
 /**
  * Of `checks`, those whose instant has no run started by its deadline (exactly-once
@@ -188,8 +191,7 @@ export async function findMissedInstants(db: Db, checks: readonly InstantCheck[]
   const rows = await db.all<{ job_id: number; instant: string; deadline: string }>(sql`
     SELECT ${field("jobId")} AS job_id, ${field("instant")} AS instant, ${field("deadline")} AS deadline
     FROM json_each(${JSON.stringify(checks)}) AS c
-    WHERE ${missedCondition(field("jobId"), field("instant"), field("deadline"))}
-      AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.job_id = ${field("jobId")} AND a.kind = 'missed' AND a.resolved_at IS NULL)`);
+    WHERE ${missedCondition(field("jobId"), field("instant"), field("deadline"))}`);
   return rows.map((r) => ({ jobId: r.job_id, instant: r.instant, deadline: r.deadline }));
 }
 

@@ -99,6 +99,19 @@ export function planSkipAlerts(jobName: string, settings: AlertSettings, skip: {
   return [{ type: "open", alert: { kind: "missed", scheduledFor: skip.scheduledFor, runNo: skip.runNo, message } }];
 }
 
+/**
+ * The job's object moved past instants it never ran: its stored next instant
+ * `from` came and went (the service was not running, or the alarm did not fire)
+ * and it now runs or skips the later instant `until`. They are missed.
+ */
+export function planPassedOver(jobName: string, settings: AlertSettings, passed: { from: number; until: number }): AlertAction[] {
+  if (!settings.alertsEnabled) return [];
+  const message =
+    `${jobName} missed its run of ${utc(passed.from)}: no run started by ${utc(passed.from + settings.startDeadlineSeconds * 1000)}; ` +
+    `the service was not running or the job's alarm did not fire then, and the next instant it reached was ${utc(passed.until)}.`;
+  return [{ type: "open", alert: { kind: "missed", scheduledFor: passed.from, runNo: null, message } }];
+}
+
 /** What the supervisor knows of a job from D1, for the dead man's switch. */
 export interface WatchedJob {
   jobName: string;

@@ -11,7 +11,7 @@ import { runDataPoint } from "../lib/run-metrics";
 import * as present from "../presenters";
 import { auditEntry } from "../repositories/audit-repo";
 import { deleteJob, findJob, insertJob, setNextRunAt, updateJob } from "../repositories/jobs-repo";
-import { alertWrites, type AlertWrites } from "../repositories/alerts-repo";
+import { alertWrites, applyAlertWrites, type AlertWrites } from "../repositories/alerts-repo";
 import { admitRun, lastRunNo, recordedNow, recordRun, recordSkipped, setAttempts, skippedNow, type JobPosition } from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 import type { Actor } from "../services/actor";
@@ -19,7 +19,7 @@ import { expiredRuns, planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type Instant
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
 import { enqueueIds, enqueueRunNotifications } from "../delivery/enqueue";
-import { planRunAlerts, planSkipAlerts } from "./alert-rules";
+import { planPassedOver, planRunAlerts, planSkipAlerts } from "./alert-rules";
 import { newJob, patchChanges, requireMatch, type IfMatch } from "./job-changes";
 import { configFromRow, retryDelayMs, sameConfig, sameTiming, type JobConfig } from "./job-config";
 import { executeStep, newRun, RUN_KEY_PREFIX, runStart, type AttemptOutcome, type RunningEntry, type StepOutcome } from "./run-executor";
@@ -340,6 +340,11 @@ export class JobScheduler extends DurableObject<Env> {
       await setNextRunAt(this.db, config.jobId, config.version, plan.next === null ? null : isoMs(plan.next));
       return;
     }
+    // The stored next instant was passed over (the service was down, or the alarm lost): it is missed.
+    if (state.next !== null && plan.scheduledFor > state.next) {
+      const actions = planPassedOver(config.jobName, config, { from: state.next, until: plan.scheduledFor });
+      this.enqueueAlerts(config.jobName, await applyAlertWrites(this.db, [alertWrites(this.db, config, actions, isoMs(now))]));
+    }
     const runNo = await this.nextRunNo(state);
     if (plan.action === "skip") {
       this.save({ ...state, runSeq: runNo, next: plan.next });
@@ -532,14 +537,15 @@ export class JobScheduler extends DurableObject<Env> {
   /** Puts the alert notifications a batch wrote on the queue, once it has committed (the sweep requeues any a crash loses). */
   private afterAlerts(jobName: string, alerts: AlertWrites, results: unknown[]) {
     const written = alerts.read(results);
-    if (written.notificationIds.length > 0) {
-      this.ctx.waitUntil(
-        enqueueIds(this.env, this.db, written.notificationIds).catch((error) =>
-          logEvent("delivery.enqueue_failed", { job_name: jobName, alerts: written.notificationIds.length, error: String(error) }, "error"),
-        ),
-      );
-    }
+    this.enqueueAlerts(jobName, written.notificationIds);
     return written;
+  }
+
+  private enqueueAlerts(jobName: string, ids: number[]): void {
+    if (ids.length === 0) return;
+    this.ctx.waitUntil(
+      enqueueIds(this.env, this.db, ids).catch((error) => logEvent("delivery.enqueue_failed", { job_name: jobName, alerts: ids.length, error: String(error) }, "error")),
+    );
   }
 
   /** What this object holds, for the supervisor, health checks and tests. */
