@@ -18,10 +18,10 @@ function isFree(port) {
   });
 }
 
-async function freePorts(count) {
+async function freePorts(count, ports = PORTS) {
   const found = [];
-  for (const port of PORTS) if (found.length < count && (await isFree(port))) found.push(port);
-  if (found.length < count) throw new Error(`need ${count} free ports in ${PORTS[0]}-${PORTS.at(-1)}, found ${found.length}`);
+  for (const port of ports) if (found.length < count && (await isFree(port))) found.push(port);
+  if (found.length < count) throw new Error(`need ${count} free ports in ${ports[0]}-${ports.at(-1)}, found ${found.length}`);
   return found;
 }
 
@@ -35,13 +35,14 @@ export function devToken() {
 }
 
 /**
- * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <tmp> [extraArgs]` in its own
+ * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <dir> [extraArgs]` in its own
  * process group and waits until the dashboard answers. `stop()` ends the whole group
  * (`pid` is the group's, for exit paths that cannot wait for `stop()`).
  */
-export async function startDevServer({ timeoutMs = 180_000, extraArgs = [] } = {}) {
-  const [port, inspectorPort] = await freePorts(2);
-  const persistTo = mkdtempSync(join(tmpdir(), "nightly-e2e-"));
+export async function startDevServer({ timeoutMs = 180_000, extraArgs = [], ports = PORTS, persistTo: kept } = {}) {
+  const [port, inspectorPort] = await freePorts(2, ports);
+  // A caller's own state directory (to stop and start the same service) is left for the caller to remove.
+  const persistTo = kept ?? mkdtempSync(join(tmpdir(), "nightly-e2e-"));
   let log = "";
   // wrangler needs Node 22, which npm scripts get from node_modules/.bin; add it for runs by hand too.
   const env = { ...process.env, PATH: `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.env.PATH}` };
@@ -68,7 +69,7 @@ export async function startDevServer({ timeoutMs = 180_000, extraArgs = [] } = {
     try {
       process.kill(-child.pid, "SIGKILL");
     } catch {}
-    rmSync(persistTo, { recursive: true, force: true });
+    if (kept === undefined) rmSync(persistTo, { recursive: true, force: true });
   }
 
   const base = `http://127.0.0.1:${port}`;
