@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevServer } from "./dev-server.mjs";
 import { newSecret, startReceiver } from "./receiver.mjs";
-import { assert, check, results } from "./checks.mjs";
+import { apiCaller, assert, check, results, waitFor } from "./checks.mjs";
 
 const TOKEN = "e2e-alerts-token";
 const JOB = `e2e-alerts-${Date.now().toString(36)}`;
@@ -19,16 +19,6 @@ const PORTS = Array.from({ length: 10 }, (_, i) => 8840 + i);
 const MINUTE = 60_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-async function waitFor(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
-
 const secret = newSecret();
 const receiver = await startReceiver({ secret });
 const alertEvents = () => receiver.state.log.filter((e) => e.type.startsWith("job.alert.") && e.data.job_name === JOB && e.status === 204);
@@ -42,14 +32,7 @@ writeFileSync(
 const start = () => startDevServer({ extraArgs: ["--env-file", varsFile], ports: PORTS, persistTo: state });
 
 let server;
-const api = async (method, path, body) => {
-  const response = await fetch(`${server.base}/api/v1/scheduler${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, json: await response.json().catch(() => null) };
-};
+const api = apiCaller(() => server.base, TOKEN);
 const runsOf = async () => (await api("GET", `/jobs/${JOB}/runs?limit=20`)).json?.data ?? [];
 
 try {

@@ -17,3 +17,26 @@ export async function check(name, fn) {
 export function assert(condition, message) {
   if (!condition) throw new Error(message);
 }
+
+/** Polls `fn` until it returns something truthy (returned), or throws after `timeoutMs`. */
+export async function waitFor(what, fn, timeoutMs = 60_000, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** `api(method, path, body)` against the API of the server `baseOf()` names now (it may be restarted), with a bearer token. */
+export function apiCaller(baseOf, token) {
+  return async (method, path, body) => {
+    const response = await fetch(`${baseOf()}/api/v1/scheduler${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, json: await response.json().catch(() => null) };
+  };
+}

@@ -11,23 +11,13 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./dev-server.mjs";
 import { newSecret, startReceiver } from "./receiver.mjs";
-import { assert, check, results } from "./checks.mjs";
+import { apiCaller, assert, check, results, waitFor } from "./checks.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const JOB = "certification-expiry-nightly";
 const TOKEN = "e2e-delivery-token";
 /** The seed's 1-day reminder of mentor-004: the receiver rejects it (422) until told otherwise. */
 const REJECTED_CERT = "cert-004-1";
-
-async function waitFor(what, fn, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 let failuresLeft = 3; // the receiver is down for its first three requests
 let rejecting = true;
@@ -60,14 +50,7 @@ writeFileSync(
 
 let server;
 let browser;
-const api = async (method, path, body) => {
-  const response = await fetch(`${server.base}/api/v1/scheduler${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, json: await response.json().catch(() => null) };
-};
+const api = apiCaller(() => server.base, TOKEN);
 
 try {
   console.log("e2e: starting the dev server with a local receiver at " + receiver.url);
