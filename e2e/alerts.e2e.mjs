@@ -27,7 +27,14 @@ const state = join(dir, "state");
 const varsFile = join(dir, ".dev.vars");
 writeFileSync(
   varsFile,
-  [`SCHEDULER_API_TOKEN=${TOKEN}`, `NOTIFY_WEBHOOK_URL=${receiver.url}`, `NOTIFY_WEBHOOK_SECRET=${secret}`, "NOTIFY_RETRY_BASE_SECONDS=1", ""].join("\n"),
+  [
+    `SCHEDULER_API_TOKEN=${TOKEN}`,
+    "NOTIFY_CHANNEL=webhook",
+    `NOTIFY_WEBHOOK_URL=${receiver.url}`,
+    `NOTIFY_WEBHOOK_SECRET=${secret}`,
+    "NOTIFY_RETRY_BASE_SECONDS=1",
+    "",
+  ].join("\n"),
 );
 const start = () => startDevServer({ extraArgs: ["--env-file", varsFile], ports: PORTS, persistTo: state });
 
@@ -49,6 +56,8 @@ try {
       start_deadline_seconds: 30,
     });
     assert(created.status === 201, `register: HTTP ${created.status} ${JSON.stringify(created.json)}`);
+    const health = await api("GET", "/health");
+    assert(health.json.delivery.problems.length === 0 && health.json.delivery.webhook, `delivery: ${JSON.stringify(health.json.delivery)}`);
     const detail = await api("GET", `/jobs/${JOB}`);
     assert(detail.json.start_deadline_seconds === 30 && detail.json.alerts_enabled === true, JSON.stringify(detail.json));
     const run = await waitFor("a scheduled run", async () => (await runsOf()).find((r) => r.scheduled_for && r.status === "success"), 2 * MINUTE + 10_000);

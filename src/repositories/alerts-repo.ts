@@ -155,12 +155,12 @@ export function listWatchedJobs(db: Db, afterName: string, limit: number): Promi
       jobName: jobs.jobName,
       cronExpression: jobs.cronExpression,
       timezone: jobs.timezone,
-      startDeadlineSeconds: sql<number>`start_deadline_seconds`,
+      startDeadlineSeconds: jobs.startDeadlineSeconds,
       createdAt: jobs.createdAt,
       updatedAt: jobs.updatedAt,
     })
     .from(jobs)
-    .where(and(eq(jobs.isActive, true), sql`alerts_enabled = 1`, gt(jobs.jobName, afterName)))
+    .where(and(eq(jobs.isActive, true), eq(jobs.alertsEnabled, true), gt(jobs.jobName, afterName)))
     .orderBy(asc(jobs.jobName))
     .limit(limit);
 }

@@ -138,11 +138,9 @@ export function instantToCheck(job: WatchedJob, now: number): number | null {
  * in time, whatever the job's own object did. `down` is a gap between the
  * supervisor's passes that covers the instant: the service was not running.
  */
-export function missedMessage(job: WatchedJob, instant: number, down: { from: number; to: number } | null): string {
+export function missedMessage(job: WatchedJob, instant: number, now: number, down: { from: number; to: number } | null): string {
   const by = utc(instant + job.startDeadlineSeconds * 1000);
-  const cause = down
-    ? `the service was unreachable from ${utc(down.from)} to ${utc(down.to)}`
-    : "the job's own schedule did not start it (the supervisor found no run)";
+  const cause = down ? `the service was unreachable from ${utc(down.from)} to ${utc(down.to)}` : `none had started when the supervisor looked at ${utc(now)}`;
   return `${job.jobName} missed its run of ${utc(instant)}: no run started by ${by}; ${cause}.`;
 }
 

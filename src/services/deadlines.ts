@@ -63,7 +63,7 @@ export async function watchDeadlines(
       const { job } = chunk.find((c) => c.jobId === check.jobId && c.instant === check.instant)!;
       const instant = Date.parse(check.instant);
       const gap = down && down.from < instant ? down : null;
-      const message = missedMessage({ ...job, changedAt: 0 }, instant, gap);
+      const message = missedMessage({ ...job, changedAt: 0 }, instant, now.getTime(), gap);
       writes.push(alertWrites(db, job, [{ type: "open", alert: { kind: "missed", scheduledFor: instant, runNo: null, message } }], at, stillMissed(check)));
     }
   }
