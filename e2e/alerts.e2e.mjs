@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevServer } from "./dev-server.mjs";
-import { newSecret, startReceiver } from "./receiver.mjs";
+import { newSecret, startReceiver, webhookDevVars } from "./receiver.mjs";
 import { apiCaller, assert, check, results, waitFor } from "./checks.mjs";
 
 const TOKEN = "e2e-alerts-token";
@@ -25,17 +25,7 @@ const alertEvents = () => receiver.state.log.filter((e) => e.type.startsWith("jo
 const dir = mkdtempSync(join(tmpdir(), "nightly-e2e-alerts-"));
 const state = join(dir, "state");
 const varsFile = join(dir, ".dev.vars");
-writeFileSync(
-  varsFile,
-  [
-    `SCHEDULER_API_TOKEN=${TOKEN}`,
-    "NOTIFY_CHANNEL=webhook",
-    `NOTIFY_WEBHOOK_URL=${receiver.url}`,
-    `NOTIFY_WEBHOOK_SECRET=${secret}`,
-    "NOTIFY_RETRY_BASE_SECONDS=1",
-    "",
-  ].join("\n"),
-);
+writeFileSync(varsFile, webhookDevVars({ token: TOKEN, url: receiver.url, secret }));
 const start = () => startDevServer({ extraArgs: ["--env-file", varsFile], ports: PORTS, persistTo: state });
 
 let server;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./dev-server.mjs";
-import { newSecret, startReceiver } from "./receiver.mjs";
+import { newSecret, startReceiver, webhookDevVars } from "./receiver.mjs";
 import { apiCaller, assert, check, results, waitFor } from "./checks.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -35,18 +35,7 @@ const receiver = await startReceiver({
 });
 const varsDir = mkdtempSync(join(tmpdir(), "nightly-e2e-vars-"));
 const varsFile = join(varsDir, ".dev.vars");
-writeFileSync(
-  varsFile,
-  [
-    `SCHEDULER_API_TOKEN=${TOKEN}`,
-    "NOTIFY_CHANNEL=webhook",
-    `NOTIFY_WEBHOOK_URL=${receiver.url}`,
-    `NOTIFY_WEBHOOK_SECRET=${secret}`,
-    "NOTIFY_RETRY_BASE_SECONDS=1",
-    "NOTIFY_FROM=scheduler@localhost.test",
-    "",
-  ].join("\n"),
-);
+writeFileSync(varsFile, webhookDevVars({ token: TOKEN, url: receiver.url, secret, extra: ["NOTIFY_FROM=scheduler@localhost.test"] }));
 
 let server;
 let browser;

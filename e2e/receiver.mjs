@@ -10,6 +10,11 @@ export function newSecret() {
   return `whsec_${randomBytes(32).toString("base64")}`;
 }
 
+/** .dev.vars lines (a file for `--env-file`) that send every notification to the receiver at `url`, signed with `secret`. */
+export function webhookDevVars({ token, url, secret, extra = [] }) {
+  return [`SCHEDULER_API_TOKEN=${token}`, "NOTIFY_CHANNEL=webhook", `NOTIFY_WEBHOOK_URL=${url}`, `NOTIFY_WEBHOOK_SECRET=${secret}`, "NOTIFY_RETRY_BASE_SECONDS=1", ...extra, ""].join("\n");
+}
+
 /**
  * Starts the receiver. `decide(event, headers)` may return a status (and headers) to
  * answer instead of 204. Every request is recorded; `accepted` counts 2xx answers per id.

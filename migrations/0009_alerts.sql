@@ -51,6 +51,8 @@ CREATE TABLE job_run_stats (
 -- Both are maintained by triggers, so every write that finishes a run (one
 -- statement in its record's batch) counts it exactly once: a repeated record
 -- inserts nothing and finishes nothing, so it counts nothing. Dry runs are not counted.
+-- The two bodies are the same (SQLite triggers cannot share one): a run written finished
+-- at once (most scheduled runs) is counted on insert, one written running first on its finish.
 CREATE TRIGGER runs_count_insert AFTER INSERT ON runs
 WHEN NEW.dry_run = 0 AND NEW.status IN ('success', 'failed', 'skipped')
 BEGIN
