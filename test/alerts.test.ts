@@ -388,3 +388,30 @@ describe("the dashboard", () => {
     expect(after).not.toContain('id="paused-by-policy"');
   });
 });
+
+describe("the settings", () => {
+  it("are accepted by POST and PATCH, shown on the job, and refused out of bounds with a 400 naming the field", async () => {
+    const name = uniqueName("settings");
+    expect((await registerJob(name)).status).toBe(201);
+    expect((await call("GET", `/jobs/${name}`)).json).toMatchObject({
+      start_deadline_seconds: 600,
+      finish_deadline_seconds: null,
+      alert_after_failures: 1,
+      pause_after_failures: null,
+      alerts_enabled: true,
+    });
+    const patched = await call("PATCH", `/jobs/${name}`, { body: { finish_deadline_seconds: 3600, pause_after_failures: 3, alerts_enabled: false } });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({ finish_deadline_seconds: 3600, pause_after_failures: 3, alerts_enabled: false, start_deadline_seconds: 600 });
+    const cleared = await call("PATCH", `/jobs/${name}`, { body: { finish_deadline_seconds: null } });
+    expect(cleared.json.finish_deadline_seconds).toBeNull();
+
+    const tooSoon = await registerJob(uniqueName("bad"), { start_deadline_seconds: 5 });
+    expect(tooSoon.status).toBe(400);
+    expect(tooSoon.json.error.message).toContain("start_deadline_seconds");
+    const bad = await call("PATCH", `/jobs/${name}`, { body: { alert_after_failures: 0 } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain("alert_after_failures");
+    expect((await call("GET", `/jobs/${name}`)).json.alert_after_failures).toBe(1);
+  });
+});

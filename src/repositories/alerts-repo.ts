@@ -267,12 +267,26 @@ export function listAlerts(db: Db, filter: AlertFilter, limit: number): Promise<
     .limit(limit);
 }
 
-/** The open alerts of these registrations, oldest first (only open ones are read: the partial index). */
-export function openAlertsOf(db: Db, jobIds: readonly number[]): Promise<AlertRow[]> {
-  if (jobIds.length === 0) return Promise.resolve([]);
+/** The open alerts of one registration, oldest first (only open ones are read: the partial index). */
+export function openAlertsOf(db: Db, jobId: number): Promise<AlertRow[]> {
   return db
     .select()
     .from(alerts)
-    .where(and(inArray(alerts.jobId, jsonList(jobIds)), isNull(alerts.resolvedAt)))
+    .where(and(eq(alerts.jobId, jobId), isNull(alerts.resolvedAt)))
     .orderBy(asc(alerts.alertId));
+}
+
+/**
+ * A column for a query over `jobs`: the row's open alerts as a JSON array (parse
+ * with {@link parseOpenAlerts}). A lookup in the partial index per job, so a page of
+ * jobs reads no alert row unless one is open.
+ */
+export const openAlertsColumn = sql<string>`(
+  SELECT json_group_array(json_object('alertId', a.alert_id, 'jobId', a.job_id, 'jobName', a.job_name, 'kind', a.kind,
+    'scheduledFor', a.scheduled_for, 'runNo', a.run_no, 'message', a.message, 'openedAt', a.opened_at,
+    'resolvedAt', a.resolved_at, 'resolution', a.resolution))
+  FROM alerts a WHERE a.job_id = ${jobs.jobId} AND a.resolved_at IS NULL)`;
+
+export function parseOpenAlerts(json: string | null): AlertRow[] {
+  return (JSON.parse(json ?? "[]") as AlertRow[]).sort((a, b) => a.alertId - b.alertId);
 }

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { jobCount, jobs, type JobRow } from "../db/schema";
+import { openAlertsColumn } from "./alerts-repo";
 import { auditStatement, type AuditEntry } from "./audit-repo";
 import { admitRunStatements, type RunStart } from "./runs-repo";
 
@@ -18,15 +19,16 @@ const summaryColumns = {
   lastRunStatus: jobs.lastRunStatus,
   nextRunAt: jobs.nextRunAt,
   version: jobs.version,
+  openAlerts: openAlertsColumn,
 };
-export type JobSummaryRow = Pick<JobRow, keyof typeof summaryColumns>;
+export type JobSummaryRow = Pick<JobRow, Exclude<keyof typeof summaryColumns, "openAlerts">>;
 
 /**
  * One page of jobs by name and the number of jobs, in one statement: the page
  * reads only its own rows (job_name is indexed) and the total comes from the
  * counter the triggers maintain, never from scanning.
  */
-export async function listJobsPage(db: Db, offset: number, limit: number): Promise<{ rows: JobSummaryRow[]; total: number }> {
+export async function listJobsPage(db: Db, offset: number, limit: number): Promise<{ rows: (JobSummaryRow & { openAlerts: string })[]; total: number }> {
   const page = await db
     .select({ ...summaryColumns, total: sql<number>`(SELECT total FROM job_count WHERE id = 1)` })
     .from(jobs)

@@ -37,23 +37,16 @@ async function requireJob(db: Db, jobName: string): Promise<JobRow> {
   return job;
 }
 
-/** Each registration's open alerts, by job id. */
-async function openAlertsById(db: Db, jobIds: number[]) {
-  const byId = new Map<number, ReturnType<typeof present.alert>[]>(jobIds.map((id) => [id, []]));
-  for (const row of await alertsRepo.openAlertsOf(db, jobIds)) byId.get(row.jobId)?.push(present.alert(row));
-  return byId;
-}
-
 async function detail(db: Db, job: JobRow) {
   const upcoming = job.isActive ? upcomingRuns(job.cronExpression, job.timezone, clock.now(), 5) : [];
-  const alerts = await openAlertsById(db, [job.jobId]);
-  return { ...present.jobDetail(job, upcoming), open_alerts: alerts.get(job.jobId)! };
+  const alerts = await alertsRepo.openAlertsOf(db, job.jobId);
+  return { ...present.jobDetail(job, upcoming), open_alerts: alerts.map(present.alert) };
 }
 
 export async function listJobs(db: Db, page: number, limit: number) {
   const { rows, total } = await jobsRepo.listJobsPage(db, (page - 1) * limit, limit);
-  const alerts = await openAlertsById(db, rows.map((row) => row.jobId));
-  return { data: rows.map((row) => ({ ...present.jobSummary(row), open_alerts: alerts.get(row.jobId)! })), pagination: { page, limit, total } };
+  const data = rows.map((row) => ({ ...present.jobSummary(row), open_alerts: alertsRepo.parseOpenAlerts(row.openAlerts).map(present.alert) }));
+  return { data, pagination: { page, limit, total } };
 }
 
 export async function getJob(db: Db, jobName: string) {
