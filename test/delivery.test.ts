@@ -8,7 +8,7 @@ import { enqueueRunNotifications } from "../src/delivery/enqueue";
 import { classifyStatus, retryAfterSeconds } from "../src/delivery/outcome";
 import { sweepOutbox, REQUEUE_AFTER_MS } from "../src/delivery/sweep";
 import { checkCertificationExpiry } from "../src/handlers/certification-expiry";
-import { checkHealth } from "../src/routes/health";
+import { checkHealth } from "../src/services/health-service";
 import { addNotification, consume, envFor, outboxRow, plan, received } from "./helpers/delivery";
 import { addMentor, at, ctx, DB, db } from "./helpers/platform-fixtures";
 import { call, uniqueName } from "./helpers/api";
