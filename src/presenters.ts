@@ -1,5 +1,6 @@
 import type { JobRow, RunRow } from "./db/schema";
-import { formatRunId, iso } from "./lib/ids";
+import { formatRunId } from "./lib/ids";
+import { iso } from "./lib/instants";
 import { runErrorFields } from "./lib/run-errors";
 import type { JobSummaryRow } from "./repositories/jobs-repo";
 

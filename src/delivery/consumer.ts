@@ -2,7 +2,7 @@ import { createDb, type Db } from "../db/client";
 import type { NotificationRow } from "../db/platform-schema";
 import type { Env, NotificationMessage } from "../env";
 import { clock } from "../lib/clock";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { claimRows, finishRows, markDeadLettered, noteNotSent, type RowResult } from "../repositories/outbox-repo";
 import { deliveryConfig } from "./config";

@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { statement, type Db } from "../db/client";
 import { auditLog, type AuditRow } from "../db/schema";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import type { Actor } from "../services/actor";
 
 export type AuditEntry = typeof auditLog.$inferInsert;

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { iso } from "../lib/ids";
+import { iso } from "../lib/instants";
 import { listAudit } from "../repositories/audit-repo";
 import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";

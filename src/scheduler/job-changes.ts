@@ -2,7 +2,7 @@ import { canonicalTimeZone, checkSchedule, nextRunAfter } from "../cron/schedule
 import type { JobRow } from "../db/schema";
 import { handlerNames, isHandlerName } from "../handlers";
 import { ApiError } from "../lib/errors";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import type { JobChanges, NewJob } from "../repositories/jobs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 

@@ -5,7 +5,7 @@ import type { JobRow } from "../db/schema";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import * as present from "../presenters";
 import { auditEntry } from "../repositories/audit-repo";

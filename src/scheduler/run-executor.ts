@@ -1,6 +1,7 @@
 import type { Db } from "../db/client";
 import { getHandler } from "../handlers";
-import { formatRunId, isoMs } from "../lib/ids";
+import { formatRunId } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import type { RunOutcome, RunStart } from "../repositories/runs-repo";
 import type { JobConfig } from "./job-config";
 

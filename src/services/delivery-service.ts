@@ -5,7 +5,7 @@ import { enqueueIds } from "../delivery/enqueue";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
-import { iso, isoMs } from "../lib/ids";
+import { iso, isoMs } from "../lib/instants";
 import * as outboxRepo from "../repositories/outbox-repo";
 import * as reportsRepo from "../repositories/reports-repo";
 import type { Actor } from "./actor";

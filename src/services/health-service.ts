@@ -3,7 +3,7 @@ import { createDb } from "../db/client";
 import { deliveryConfig } from "../delivery/config";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
-import { iso, isoMs } from "../lib/ids";
+import { iso, isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { settingProblems } from "../lib/settings";
 import { configuredKeys } from "../middleware/auth";
