@@ -13,7 +13,7 @@ import { deleteJob, findJob, insertJob, setNextRunAt, updateJob } from "../repos
 import { admitRun, lastRunNo, recordRun, recordSkipped, setAttempts, type JobPosition } from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 import type { Actor } from "../services/actor";
-import { expiredRuns, planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
+import { EMPTY_JOB_STATE, expiredRuns, JOB_STATE_KEY, planAlarm, runWakeTimes, wakeAt, type InstantPlan, type JobState } from "./alarm-plan";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
 import { enqueueRunNotifications } from "../delivery/enqueue";
@@ -39,7 +39,6 @@ export interface SchedulerState {
   retired: number[];
 }
 
-const SCHEDULE = "schedule";
 /** Tombstones kept per name: enough for any realistic churn of re-registrations. */
 const RETIRED_KEPT = 16;
 /** Tries of a change whose job moved on between the owner's read and its write (only a write from outside the owner does that). */
@@ -93,13 +92,13 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
-  private read(): Schedule {
-    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? UNSCHEDULED;
+  private read(): JobState {
+    return this.ctx.storage.kv.get<JobState>(JOB_STATE_KEY) ?? EMPTY_JOB_STATE;
   }
 
-  private save(schedule: Schedule): Schedule {
-    this.ctx.storage.kv.put(SCHEDULE, schedule);
-    return schedule;
+  private save(state: JobState): JobState {
+    this.ctx.storage.kv.put(JOB_STATE_KEY, state);
+    return state;
   }
 
   private running(): RunningEntry[] {
@@ -117,7 +116,7 @@ export class JobScheduler extends DurableObject<Env> {
    * next instant is kept while the row's timing is the same; otherwise it is
    * the row's next_run_at, or computed when the row has none.
    */
-  private adopt(row: JobRow, state = this.read(), runSeq?: number): Schedule {
+  private adopt(row: JobRow, state = this.read(), runSeq?: number): JobState {
     const config = configFromRow(row);
     const same = state.config?.jobId === row.jobId;
     let next: number | null = null;
@@ -140,7 +139,7 @@ export class JobScheduler extends DurableObject<Env> {
    * once for an object that predates numbering). The caller stores it as
    * `runSeq` before the run is written anywhere, so no number is given twice.
    */
-  private async nextRunNo(state: Schedule): Promise<number> {
+  private async nextRunNo(state: JobState): Promise<number> {
     return (state.runSeq ?? (await lastRunNo(this.db, state.config!.jobId))) + 1;
   }
 
@@ -214,7 +213,7 @@ export class JobScheduler extends DurableObject<Env> {
         if (!(await deleteJob(this.db, job, unwritten.map(runStart), audit))) return undefined;
         for (const entry of unwritten) this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
         const { retired = [] } = this.read();
-        this.save({ ...UNSCHEDULED, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
+        this.save({ ...EMPTY_JOB_STATE, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
         await this.endRetries(job.jobId, "deleted");
         await this.arm();
         return { cancelledAt: isoMs(now) };
@@ -271,7 +270,7 @@ export class JobScheduler extends DurableObject<Env> {
     if (job ? !job.isActive && before?.isActive : before !== null) repairs.push("disarmed: job is deleted or paused in D1");
     if (!job) {
       if (before) {
-        this.save({ ...UNSCHEDULED, retired: [...(state.retired ?? []), before.jobId].slice(-RETIRED_KEPT) });
+        this.save({ ...EMPTY_JOB_STATE, retired: [...(state.retired ?? []), before.jobId].slice(-RETIRED_KEPT) });
         await this.endRetries(before.jobId, "deleted");
       }
       await this.arm();
@@ -329,7 +328,7 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   private async applyInstant(plan: InstantPlan, now: Date): Promise<void> {
-    // Read after the alarm's reaps (a reap can repair the schedule); nothing else writes it in the owner's turn.
+    // Read after the alarm's reaps (a reap can repair the stored state); nothing else writes it in the owner's turn.
     const state = this.read();
     const config = state.config!;
     if (plan.action === "move") {
