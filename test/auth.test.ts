@@ -6,7 +6,6 @@ import { BASE, call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { auditRows, dbSnapshot, jobRow, runRows } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /**
  * Issue 4, "Authentication". The test Worker is configured with

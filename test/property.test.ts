@@ -4,7 +4,6 @@ import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { dbSnapshot, jobRow } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /**
  * Issue 4: random bodies for POST /jobs and POST /jobs/:jobName/trigger never

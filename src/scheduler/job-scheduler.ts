@@ -3,6 +3,7 @@ import { nextRunAfter } from "../cron/schedule";
 import { createDb, type Db } from "../db/client";
 import type { JobRow } from "../db/schema";
 import type { Env } from "../env";
+import { BUILT_IN_HANDLERS, type HandlerRegistry } from "../handlers";
 import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
 import { isoMs } from "../lib/instants";
@@ -55,6 +56,8 @@ const WRITE_TRIES = 3;
  */
 export class JobScheduler extends DurableObject<Env> {
   protected readonly db: Db;
+  /** The handlers its jobs can name (the test and benchmark Workers' subclasses add their own). */
+  protected readonly handlers: HandlerRegistry = BUILT_IN_HANDLERS;
   /** How long before the next instant the alarm wakes this object (FIRE_LEAD_MS). */
   private readonly leadMs: number;
   private lock: Promise<unknown> = Promise.resolve();
@@ -157,7 +160,7 @@ export class JobScheduler extends DurableObject<Env> {
       const now = clock.now();
       let row: JobRow;
       try {
-        row = await insertJob(this.db, newJob(input, now), auditEntry(actor, "register", input.job_name, null, input, now));
+        row = await insertJob(this.db, newJob(input, now, this.handlers), auditEntry(actor, "register", input.job_name, null, input, now));
       } catch (error) {
         if (!/UNIQUE constraint failed/i.test(`${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`)) throw error;
         throw new ApiError(409, "job_exists", `A job named "${input.job_name}" is already registered.`, { job_name: input.job_name });
@@ -189,7 +192,7 @@ export class JobScheduler extends DurableObject<Env> {
   update(jobName: string, patch: PatchJobInput, ifMatch: IfMatch, actor: Actor): Promise<Answer<JobRow>> {
     return this.answer(() =>
       this.onFreshJob(jobName, ifMatch, async (job, now) => {
-        const { changes, action } = patchChanges(job, patch, now);
+        const { changes, action } = patchChanges(job, patch, now, this.handlers);
         const updated = await updateJob(this.db, job.jobId, job.version, changes, auditEntry(actor, action, jobName, present.jobDetail(job, []), patch, now));
         if (!updated) return undefined;
         this.adopt(updated);
@@ -399,7 +402,7 @@ export class JobScheduler extends DurableObject<Env> {
           } else if (why === "resume") {
             logEvent("run.resume", { job_name: entry.jobName, run_id: entry.runId, progress: entry.progress }, "warn");
           }
-          const outcome = await executeStep(this.db, going);
+          const outcome = await executeStep(this.db, going, this.handlers);
           await this.exclusive(async () => {
             await this.settle(going, outcome, clock.now());
             await this.arm();
