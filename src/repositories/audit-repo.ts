@@ -1,8 +1,9 @@
-import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import { statement, type Db } from "../db/client";
 import { auditLog, type AuditRow } from "../db/schema";
 import { isoMs } from "../lib/instants";
 import type { Actor } from "../services/actor";
+import { newestFirst } from "./paging";
 
 export type AuditEntry = typeof auditLog.$inferInsert;
 
@@ -51,13 +52,5 @@ export function auditStatement(db: Db, entry: AuditEntry, guard?: AuditGuard) {
 
 /** The audit trail, newest first, optionally for one job, older than `beforeSeq` if given. */
 export function listAudit(db: Db, limit: number, jobName?: string, beforeSeq?: number): Promise<AuditRow[]> {
-  const filters: SQL[] = [];
-  if (jobName !== undefined) filters.push(eq(auditLog.jobName, jobName));
-  if (beforeSeq !== undefined) filters.push(lt(auditLog.seq, beforeSeq));
-  return db
-    .select()
-    .from(auditLog)
-    .where(filters.length ? and(...filters) : undefined)
-    .orderBy(desc(auditLog.seq))
-    .limit(limit);
+  return newestFirst(db, auditLog, auditLog.seq, [jobName === undefined ? undefined : eq(auditLog.jobName, jobName)], beforeSeq, limit);
 }

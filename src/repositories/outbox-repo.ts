@@ -1,8 +1,9 @@
-import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditStatement } from "./audit-repo";
 import { auditLog } from "../db/schema";
 import { notificationOutbox as outbox, type NotificationRow, type OutboxStatus } from "../db/platform-schema";
+import { newestFirst } from "./paging";
 import { jsonList } from "./platform-repo";
 
 // Every outbox write after a run's commit. Claims and results are conditional
@@ -194,19 +195,20 @@ export interface OutboxFilter {
 
 /** Newest first. */
 export function listNotifications(db: Db, filter: OutboxFilter, limit: number): Promise<NotificationRow[]> {
-  const where: SQL[] = [];
-  if (filter.status) where.push(eq(outbox.status, filter.status));
-  if (filter.kind) where.push(eq(outbox.kind, filter.kind));
-  if (filter.mentorId) where.push(eq(outbox.mentorId, filter.mentorId));
-  if (filter.runId) where.push(eq(outbox.createdByRun, filter.runId));
-  if (filter.jobName) where.push(eq(outbox.jobName, filter.jobName));
-  if (filter.beforeId !== undefined) where.push(lt(outbox.notificationId, filter.beforeId));
-  return db
-    .select()
-    .from(outbox)
-    .where(where.length ? and(...where) : undefined)
-    .orderBy(desc(outbox.notificationId))
-    .limit(limit);
+  return newestFirst(
+    db,
+    outbox,
+    outbox.notificationId,
+    [
+      filter.status ? eq(outbox.status, filter.status) : undefined,
+      filter.kind ? eq(outbox.kind, filter.kind) : undefined,
+      filter.mentorId ? eq(outbox.mentorId, filter.mentorId) : undefined,
+      filter.runId ? eq(outbox.createdByRun, filter.runId) : undefined,
+      filter.jobName ? eq(outbox.jobName, filter.jobName) : undefined,
+    ],
+    filter.beforeId,
+    limit,
+  );
 }
 
 export function findNotification(db: Db, id: number): Promise<NotificationRow | undefined> {

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { OUTBOX_STATUSES } from "../db/platform-schema";
+import { pageSchema } from "../lib/paging";
 import * as delivery from "../services/delivery-service";
 import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
@@ -12,7 +13,7 @@ const NotificationsQuery = z.strictObject({
   run_id: z.string().min(1).max(200).optional().openapi({ example: "run-0094", description: "Run ids are per job; add job_name to be exact" }),
   job_name: JobNameSchema.optional(),
   limit: LimitQuery,
-  cursor: z.string().regex(/^ntf_[0-9]{1,15}$/, { message: "cursor must be the next_cursor of the previous page" }).optional(),
+  cursor: delivery.notificationPaging.cursorQuery,
 });
 
 const IdParam = z.object({
@@ -57,7 +58,7 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       request: { query: NotificationsQuery },
       responses: {
         200: {
-          content: { "application/json": { schema: z.object({ data: z.array(NotificationSchema), next_cursor: z.string().nullable() }) } },
+          content: { "application/json": { schema: pageSchema(NotificationSchema) } },
           description: "Newest first",
         },
         400: error("Bad query"),

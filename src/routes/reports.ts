@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { pageSchema } from "../lib/paging";
 import * as delivery from "../services/delivery-service";
 import { ErrorSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
@@ -7,7 +8,7 @@ import { validationHook } from "./validation";
 const ReportsQuery = z.strictObject({
   kind: z.string().min(1).max(64).optional().openapi({ example: "weekly_expiry_summary" }),
   limit: LimitQuery,
-  cursor: z.string().regex(/^report_[0-9]{1,15}$/, { message: "cursor must be the next_cursor of the previous page" }).optional(),
+  cursor: delivery.reportPaging.cursorQuery,
 });
 
 const IdParam = z.object({
@@ -44,7 +45,7 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       request: { query: ReportsQuery },
       responses: {
         200: {
-          content: { "application/json": { schema: z.object({ data: z.array(ReportSummarySchema), next_cursor: z.string().nullable() }) } },
+          content: { "application/json": { schema: pageSchema(ReportSummarySchema) } },
           description: "Newest first",
         },
         400: error("Bad query"),

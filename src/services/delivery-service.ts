@@ -6,6 +6,7 @@ import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { iso, isoMs } from "../lib/instants";
+import { keysetPaging } from "../lib/paging";
 import * as outboxRepo from "../repositories/outbox-repo";
 import * as reportsRepo from "../repositories/reports-repo";
 import type { Actor } from "./actor";
@@ -43,7 +44,8 @@ export interface NotificationQuery {
   cursor?: string;
 }
 
-export const notificationCursor = (id: number) => `ntf_${id}`;
+/** Notifications are paged by id; a cursor is the message id form ("ntf_12"). */
+export const notificationPaging = keysetPaging("ntf_");
 export const parseNotificationId = (value: string) => Number(value.replace(/^ntf_/, ""));
 
 export async function listNotifications(db: Db, query: NotificationQuery) {
@@ -55,15 +57,11 @@ export async function listNotifications(db: Db, query: NotificationQuery) {
       mentorId: query.mentor_id,
       runId: query.run_id,
       jobName: query.job_name,
-      beforeId: query.cursor === undefined ? undefined : parseNotificationId(query.cursor),
+      beforeId: notificationPaging.before(query.cursor),
     },
     query.limit + 1,
   );
-  const page = rows.slice(0, query.limit);
-  return {
-    data: page.map(presentNotification),
-    next_cursor: rows.length > query.limit ? notificationCursor(page[page.length - 1]!.notificationId) : null,
-  };
+  return notificationPaging.page(rows, query.limit, (row) => row.notificationId, presentNotification);
 }
 
 /** A dead or failed notification goes back to pending with fresh attempts, is audited, and is queued at once. */
@@ -120,16 +118,11 @@ export function presentReportSummary(row: ReportRow) {
   };
 }
 
-export const reportCursor = (id: number) => `report_${id}`;
+export const reportPaging = keysetPaging("report_");
 
 export async function listReports(db: Db, query: { kind?: string; limit: number; cursor?: string }) {
-  const beforeId = query.cursor === undefined ? undefined : Number(query.cursor.slice("report_".length));
-  const rows = await reportsRepo.listReports(db, query.limit + 1, query.kind, beforeId);
-  const page = rows.slice(0, query.limit);
-  return {
-    data: page.map(presentReportSummary),
-    next_cursor: rows.length > query.limit ? reportCursor(page[page.length - 1]!.reportId) : null,
-  };
+  const rows = await reportsRepo.listReports(db, query.limit + 1, query.kind, reportPaging.before(query.cursor));
+  return reportPaging.page(rows, query.limit, (row) => row.reportId, presentReportSummary);
 }
 
 export async function getReport(db: Db, id: number) {
