@@ -2,7 +2,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { pageSchema } from "../lib/paging";
 import * as audit from "../services/audit-service";
-import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
+import { JobNameSchema, LimitQuery } from "./schemas";
+import { error, secured } from "./responses";
 import { validationHook } from "./validation";
 
 const AuditQuery = z.strictObject({
@@ -33,17 +34,17 @@ export const auditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
     method: "get",
     path: "/audit",
     summary: "Read the audit trail of changes (requires a key with the read role or above)",
-    security: [{ bearerAuth: [] }],
+    security: secured,
     request: { query: AuditQuery },
     responses: {
       200: {
         content: { "application/json": { schema: pageSchema(AuditEntrySchema) } },
         description: "Newest first",
       },
-      400: { content: { "application/json": { schema: ErrorSchema } }, description: "Bad query" },
-      401: { content: { "application/json": { schema: ErrorSchema } }, description: "No valid key" },
-      403: { content: { "application/json": { schema: ErrorSchema } }, description: "No key configured on the server" },
-      429: { content: { "application/json": { schema: ErrorSchema } }, description: "Too many failed authentications from this address" },
+      400: error("Bad query"),
+      401: error("No valid key"),
+      403: error("No key configured on the server"),
+      429: error("Too many failed authentications from this address"),
     },
   }),
   async (c) => c.json(await audit.listAudit(c.var.db, c.req.valid("query")), 200),

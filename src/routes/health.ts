@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { checkHealth, OVERDUE_NAMES_SHOWN } from "../services/health-service";
+import { json } from "./responses";
 
 export const HealthSchema = z
   .object({
@@ -72,7 +73,6 @@ export const HealthSchema = z
     },
   });
 
-const json = (description: string) => ({ content: { "application/json": { schema: HealthSchema } }, description });
 
 /** GET /health: public, for uptime monitors. 503 when storage is unreachable or jobs are overdue. */
 export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
@@ -80,7 +80,7 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
     method: "get",
     path: "/health",
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
-    responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
+    responses: { 200: json(HealthSchema, "Healthy"), 503: json(HealthSchema, "Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
   }),
   async (c) => {
     const health = await checkHealth(c.env, c.var.db);

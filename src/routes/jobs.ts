@@ -6,7 +6,6 @@ import type { IfMatch } from "../scheduler/job-changes";
 import {
   CreateJobBody,
   DeletedSchema,
-  ErrorSchema,
   IfMatchHeaders,
   JobDetailSchema,
   JobListSchema,
@@ -20,16 +19,9 @@ import {
   TriggerBody,
   TriggerResponseSchema,
 } from "./schemas";
+import { errors, json, secured } from "./responses";
 import { validationHook } from "./validation";
 
-const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429;
-// Typed per status, so Hono's client (hc<AppType>) knows every error a route can answer.
-const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
-  Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)])) as {
-    [K in C[number]]: ReturnType<typeof json<typeof ErrorSchema>>;
-  };
-const secured = [{ bearerAuth: [] }];
 const etagHeader = { ETag: { schema: { type: "string" as const, example: '"3"' }, description: "The job's version, for If-Match" } };
 const withEtag = <T extends object>(body: T, description: string) => ({ ...json(body, description), headers: etagHeader });
 const etag = (version: number) => ({ ETag: `"${version}"` });

@@ -3,7 +3,8 @@ import type { AppEnv } from "../app-env";
 import { OUTBOX_STATUSES } from "../db/platform-schema";
 import { pageSchema } from "../lib/paging";
 import * as delivery from "../services/delivery-service";
-import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
+import { JobNameSchema, LimitQuery } from "./schemas";
+import { error, secured } from "./responses";
 import { validationHook } from "./validation";
 
 const NotificationsQuery = z.strictObject({
@@ -43,8 +44,6 @@ const NotificationSchema = z
   })
   .openapi("Notification");
 
-const error = (description: string) => ({ content: { "application/json": { schema: ErrorSchema } }, description });
-const security = [{ bearerAuth: [] }];
 
 /** The outbox, read and retried. Token required even when reads are public: it holds personal data. */
 export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -54,7 +53,7 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       path: "/notifications",
       operationId: "listNotifications",
       summary: "List notifications and their delivery state, newest first (requires a token)",
-      security,
+      security: secured,
       request: { query: NotificationsQuery },
       responses: {
         200: {
@@ -73,7 +72,7 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       path: "/notifications/{id}/retry",
       operationId: "retryNotification",
       summary: "Send a dead or failed notification again (requires a token; audited)",
-      security,
+      security: secured,
       request: { params: IdParam },
       responses: {
         200: { content: { "application/json": { schema: NotificationSchema } }, description: "Back to pending and queued" },

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z, type Hook } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import * as platform from "../services/platform-import";
 import { MAX_ROWS, rowIssues } from "../services/platform-import";
-import { ErrorSchema } from "./schemas";
+import { error, errors, json, secured } from "./responses";
 
 // The import API for platforms whose data lives elsewhere (docs/platform-data.md).
 // Bodies use the columns' own names. A request is one batch: every row is
@@ -91,15 +91,8 @@ const rowHook: Hook<any, AppEnv, any, any> = (result) => {
   throw rowIssues((result.error as unknown as { issues: platform.ZodIssueLike[] }).issues);
 };
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
-type ErrorStatus = 400 | 401 | 403 | 413 | 415 | 422;
-const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
-  Object.fromEntries(
-    codes.map((code) => [code, json(ErrorSchema, code === 403 ? "No API token configured on the server" : `Error (${code})`)]),
-  ) as { [K in C[number]]: ReturnType<typeof json<typeof ErrorSchema>> };
-const secured = [{ bearerAuth: [] }];
-const refusals = errors(400, 401, 403, 413, 415);
+const refusals = { ...errors(400, 401, 413, 415), 403: error("No API token configured on the server") };
 
 /** The platform data import: one sub-app, mounted at /api/v1/scheduler. Token required (app.ts). */
 export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })

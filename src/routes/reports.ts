@@ -2,7 +2,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { pageSchema } from "../lib/paging";
 import * as delivery from "../services/delivery-service";
-import { ErrorSchema, LimitQuery } from "./schemas";
+import { LimitQuery } from "./schemas";
+import { error, secured } from "./responses";
 import { validationHook } from "./validation";
 
 const ReportsQuery = z.strictObject({
@@ -30,8 +31,6 @@ const ReportSummarySchema = z
 
 const ReportSchema = ReportSummarySchema.extend({ body: z.record(z.string(), z.unknown()) }).openapi("Report");
 
-const error = (description: string) => ({ content: { "application/json": { schema: ErrorSchema } }, description });
-const security = [{ bearerAuth: [] }];
 
 /** Stored reports. Token required even when reads are public: they name mentors. */
 export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -41,7 +40,7 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       path: "/reports",
       operationId: "listReports",
       summary: "List stored reports, newest first (requires a token)",
-      security,
+      security: secured,
       request: { query: ReportsQuery },
       responses: {
         200: {
@@ -60,7 +59,7 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       path: "/reports/{id}",
       operationId: "getReport",
       summary: "Read one stored report (requires a token)",
-      security,
+      security: secured,
       request: { params: IdParam },
       responses: {
         200: { content: { "application/json": { schema: ReportSchema } }, description: "The report with its body" },
