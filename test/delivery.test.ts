@@ -215,13 +215,19 @@ describe("retry endpoint", () => {
     await DB.prepare("UPDATE notification_outbox SET status = 'dead', attempts = 1, last_error = 'the receiver answered HTTP 400' WHERE notification_id = ?").bind(id).run();
 
     expect((await call("POST", `/notifications/${id}/retry`, { token: null })).status).toBe(401);
-    const response = await call("POST", `/notifications/${id}/retry`);
+    const response = await call("POST", `/notifications/${id}/retry`, { headers: { "x-request-id": "retry-from-ops-console" } });
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ notification_id: id, status: "pending", attempts: 0, message_id: `ntf_${id}` });
 
     await vi.waitUntil(async () => (await outboxRow(id))!.status === "sent", { timeout: 10_000, interval: 50 });
     const audit = await call("GET", "/audit?job_name=certification-expiry-nightly");
-    expect(audit.json.data[0]).toMatchObject({ action: "notification_retry", before: { status: "dead" }, after: { status: "pending" } });
+    // The same audit fields as every other change, the client's request id among them.
+    expect(audit.json.data[0]).toMatchObject({
+      action: "notification_retry",
+      client_request_id: "retry-from-ops-console",
+      before: { status: "dead" },
+      after: { status: "pending" },
+    });
 
     const again = await call("POST", `/notifications/${id}/retry`);
     expect(again.status).toBe(409);

@@ -1,7 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { auditStatement } from "./audit-repo";
-import { auditLog } from "../db/schema";
+import { auditStatement, type AuditEntry } from "./audit-repo";
 import { notificationOutbox as outbox, type NotificationRow, type OutboxStatus } from "../db/platform-schema";
 import { newestFirst } from "./paging";
 import { jsonList } from "./platform-repo";
@@ -231,7 +230,7 @@ export async function resetForRetry(
   db: Db,
   id: number,
   now: string,
-  audit: typeof auditLog.$inferInsert,
+  audit: AuditEntry,
 ): Promise<NotificationRow | undefined> {
   const [updated] = await db.batch([
     db

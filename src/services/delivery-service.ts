@@ -7,6 +7,7 @@ import { clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { iso, isoMs } from "../lib/instants";
 import { keysetPaging } from "../lib/paging";
+import { auditEntry } from "../repositories/audit-repo";
 import * as outboxRepo from "../repositories/outbox-repo";
 import * as reportsRepo from "../repositories/reports-repo";
 import type { Actor } from "./actor";
@@ -75,18 +76,20 @@ export async function retryNotification(env: Env, db: Db, id: number, actor: Act
       status: before.status,
     });
   }
-  const after = await outboxRepo.resetForRetry(db, id, isoMs(now), {
-    at: isoMs(now),
-    action: "notification_retry",
-    // The audit trail is per job; the notification's job says where it came from.
-    jobName: before.jobName ?? "",
-    actor: actor.label,
-    requestId: actor.requestId ?? null,
-    sourceIp: actor.sourceIp ?? null,
-    userAgent: actor.userAgent ?? null,
-    before: { notification_id: id, status: before.status, attempts: before.attempts, last_error: before.lastError },
-    after: { notification_id: id, status: "pending", attempts: 0 },
-  });
+  const after = await outboxRepo.resetForRetry(
+    db,
+    id,
+    isoMs(now),
+    auditEntry(
+      actor,
+      "notification_retry",
+      // The audit trail is per job; the notification's job says where it came from.
+      before.jobName ?? "",
+      { notification_id: id, status: before.status, attempts: before.attempts, last_error: before.lastError },
+      { notification_id: id, status: "pending", attempts: 0 },
+      now,
+    ),
+  );
   if (!after) {
     throw new ApiError(409, "not_retryable", `Notification ${id} changed while it was being retried; read it again.`, { notification_id: id });
   }
