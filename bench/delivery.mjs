@@ -6,6 +6,11 @@
 //   bare_seconds_10k      from the baseline's send until its consumer has acknowledged all
 //   delivery_ratio        delivery / bare (target <= 2)
 //   lost, duplicates      counted by the receiver (target 0 and 0)
+// For the breakdown, in the same run and with the same batch settings:
+//   http_only_seconds_10k a consumer that signs and POSTs each message to the same receiver
+//                         with the same in-flight cap, but keeps no outbox (no D1)
+//   batch_ms              medians per batch of 100 from the consumer's delivery.batch log
+//                         lines: claim (one UPDATE ... RETURNING), send, record (one UPDATE)
 // Writes bench/out/delivery-results.json (git-ignored). BENCH_DELIVERY_COUNT overrides 10,000.
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,6 +38,8 @@ const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
   .replace('main = "src/index.ts"', 'main = "../delivery-worker.ts"')
   .replace('migrations_dir = "migrations"', 'migrations_dir = "../../migrations"')
   .replace('"./src/lib/zod-locales-en.ts"', '"../../src/lib/zod-locales-en.ts"')
+  .replace('directory = "./public"', 'directory = "../../public"')
+  .replace(/\[build\]\ncommand = .*\n/, "")
   .replace(/\[triggers\]\ncrons = .*\n/, "")
   .replace(
     'NOTIFY_CHANNEL = "email"',
@@ -50,6 +57,17 @@ queue = "bench-bare"
 
 [[queues.consumers]]
 queue = "bench-bare"
+max_batch_size = 100
+max_batch_timeout = 1
+max_concurrency = 1
+
+# The breakdown: same batch settings, signed POSTs to the receiver, no outbox.
+[[queues.producers]]
+binding = "HTTP_ONLY"
+queue = "bench-http"
+
+[[queues.consumers]]
+queue = "bench-http"
 max_batch_size = 100
 max_batch_timeout = 1
 max_concurrency = 1
@@ -82,6 +100,18 @@ async function until(what, fn, timeoutMs = PHASE_TIMEOUT_MS) {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+/** Medians of the consumer's per-batch timings (its delivery.batch log lines). */
+function batchMedians(file) {
+  const batches = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.includes('"event":"delivery.batch"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+  const median = (key) => {
+    const values = batches.map((b) => b[key]).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)] ?? null;
+  };
+  return { batches: batches.length, claim: median("claim_ms"), send: median("send_ms"), record: median("record_ms") };
+}
 const post = (path, body) => fetch(origin + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
 
 let figures;
@@ -99,6 +129,16 @@ try {
   const bareSeconds = (performance.now() - bareStart) / 1000;
   if (!bareDone) throw new Error("the bare consumer did not acknowledge every message in time");
 
+  // The breakdown's middle step: queue and signed HTTP, no outbox. Its own ids (bench_<n>).
+  const httpStart = performance.now();
+  await post("/__bench/http/send", { count: COUNT });
+  const httpDone = await until("the HTTP-only consumer", async () => receiver.state.accepted.size >= COUNT);
+  const httpSeconds = (performance.now() - httpStart) / 1000;
+  if (!httpDone) throw new Error("the HTTP-only consumer did not deliver every message in time");
+  const httpRequests = receiver.state.requests;
+  receiver.state.accepted = new Map();
+  receiver.state.requests = 0;
+
   const start = performance.now();
   const { queued } = await post("/__bench/delivery/enqueue", { runId, jobName });
   const delivered = await until("the receiver", async () => receiver.state.accepted.size >= COUNT);
@@ -115,9 +155,14 @@ try {
     duplicates: receiver.duplicates(),
     invalid_signatures: receiver.state.invalid,
     requests: receiver.state.requests,
+    connections: receiver.state.connections,
     delivery_seconds_10k: Number(seconds.toFixed(2)),
     bare_seconds_10k: Number(bareSeconds.toFixed(2)),
     delivery_ratio: Number((seconds / bareSeconds).toFixed(2)),
+    http_only_seconds_10k: Number(httpSeconds.toFixed(2)),
+    http_only_ratio: Number((httpSeconds / bareSeconds).toFixed(2)),
+    http_only_requests: httpRequests,
+    batch_ms: batchMedians(logFile),
     outbox: Object.fromEntries(statuses.map((s) => [s.status, s.n])),
     complete: Boolean(delivered),
     at: new Date().toISOString(),

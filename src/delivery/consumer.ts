@@ -28,7 +28,8 @@ function idOf(message: Message<unknown>): number | null {
   return typeof body?.id === "number" && Number.isSafeInteger(body.id) && body.id > 0 ? body.id : null;
 }
 
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs `fn` on every item, at most `limit` at a time. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await fn(items[next++]!);
