@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { decodeWebhookSecret, deliveryConfig } from "../src/delivery/config";
-import { enqueueRunNotifications } from "../src/delivery/enqueue";
+import { enqueueIds, enqueueRunNotifications } from "../src/delivery/enqueue";
 import { classifyStatus, retryAfterSeconds } from "../src/delivery/outcome";
 import { sweepOutbox, REQUEUE_AFTER_MS } from "../src/delivery/sweep";
 import { checkCertificationExpiry } from "../src/handlers/certification-expiry";
@@ -195,6 +195,23 @@ describe("from a run to the receiver, through the real queue", () => {
     expect(ours).toHaveLength(3);
     expect(new Set(ours.map((r) => r.headers["webhook-id"]))).toEqual(new Set(rows.results.map((r) => `ntf_${r.notification_id}`)));
     for (const r of ours) expect(verify(r).data).toMatchObject({ window_days: 7 });
+  });
+
+  it("a message whose queue retries run out reaches the dead-letter queue's consumer: the row ends dead with its last error, shown by the API", async () => {
+    // The receiver fails this row every time; the queue (3 deliveries in the tests) gives up before the row's 6 attempts do.
+    const id = await addNotification({ runId: `run-${uniqueName("dlq")}` });
+    await plan("/hooks/default", { webhook_id: `ntf_${id}`, status: 503 });
+    await enqueueIds(env, db(), [id]);
+
+    await vi.waitUntil(async () => (await outboxRow(id))!.status === "dead", { timeout: 20_000, interval: 100 });
+    const lastError = "the receiver answered HTTP 503; the queue gave up on its message (dead-letter queue)";
+    expect(await outboxRow(id)).toMatchObject({ status: "dead", attempts: 3, last_error: lastError, lease_token: null, sent_at: null });
+    const requests = (await received("/hooks/default")).filter((r) => r.headers["webhook-id"] === `ntf_${id}`);
+    expect(requests.map((r) => r.answered)).toEqual([503, 503, 503]);
+
+    const listed = await call("GET", "/notifications?status=dead&limit=100");
+    expect(listed.status).toBe(200);
+    expect(listed.json.data.find((n: any) => n.notification_id === id)).toMatchObject({ status: "dead", attempts: 3, last_error: lastError });
   });
 
   it("a dry run queues nothing: its summary counts reminders but writes no rows", async () => {
