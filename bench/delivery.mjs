@@ -9,9 +9,11 @@
 // For the breakdown, in the same run and with the same batch settings:
 //   http_only_seconds_10k a consumer that signs and POSTs each message to the same receiver
 //                         with the same in-flight cap, but keeps no outbox (no D1)
+//   enqueue_seconds       until enqueueRunNotifications returned (the consumer starts meanwhile)
 //   batch_ms              medians per batch of 100 from the consumer's delivery.batch log
 //                         lines: claim (one UPDATE ... RETURNING), send, record (one UPDATE)
-// Writes bench/out/delivery-results.json (git-ignored). BENCH_DELIVERY_COUNT overrides 10,000.
+// Writes bench/out/delivery-results.json (git-ignored). BENCH_DELIVERY_COUNT overrides 10,000;
+// NOTIFY_MAX_IN_FLIGHT, if set, is passed to the service (default 50).
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,7 +45,8 @@ const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
   .replace(/\[triggers\]\ncrons = .*\n/, "")
   .replace(
     'NOTIFY_CHANNEL = "email"',
-    `NOTIFY_CHANNEL = "webhook"\nSCHEDULER_API_TOKEN = "bench-token"\nNOTIFY_WEBHOOK_URL = "${receiver.url}"\nNOTIFY_WEBHOOK_SECRET = "${secret}"`,
+    `NOTIFY_CHANNEL = "webhook"\nSCHEDULER_API_TOKEN = "bench-token"\nNOTIFY_WEBHOOK_URL = "${receiver.url}"\nNOTIFY_WEBHOOK_SECRET = "${secret}"` +
+      (process.env.NOTIFY_MAX_IN_FLIGHT ? `\nNOTIFY_MAX_IN_FLIGHT = "${process.env.NOTIFY_MAX_IN_FLIGHT}"` : ""),
   );
 const config = join(OUT, "delivery.wrangler.toml");
 writeFileSync(
@@ -141,6 +144,7 @@ try {
 
   const start = performance.now();
   const { queued } = await post("/__bench/delivery/enqueue", { runId, jobName });
+  const enqueueSeconds = (performance.now() - start) / 1000;
   const delivered = await until("the receiver", async () => receiver.state.accepted.size >= COUNT);
   const seconds = (performance.now() - start) / 1000;
   // A moment for any late duplicate to show up before counting.
@@ -162,6 +166,7 @@ try {
     http_only_seconds_10k: Number(httpSeconds.toFixed(2)),
     http_only_ratio: Number((httpSeconds / bareSeconds).toFixed(2)),
     http_only_requests: httpRequests,
+    enqueue_seconds: Number(enqueueSeconds.toFixed(2)),
     batch_ms: batchMedians(logFile),
     outbox: Object.fromEntries(statuses.map((s) => [s.status, s.n])),
     complete: Boolean(delivered),
