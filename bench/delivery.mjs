@@ -49,32 +49,24 @@ const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
       (process.env.NOTIFY_MAX_IN_FLIGHT ? `\nNOTIFY_MAX_IN_FLIGHT = "${process.env.NOTIFY_MAX_IN_FLIGHT}"` : ""),
   );
 const config = join(OUT, "delivery.wrangler.toml");
+/** A queue with its producer binding and a consumer in this Worker, batched as the notifications consumer is. */
+const benchQueue = (comment, binding, queue) => `
+# ${comment}
+[[queues.producers]]
+binding = "${binding}"
+queue = "${queue}"
+
+[[queues.consumers]]
+queue = "${queue}"
+max_batch_size = 100
+max_batch_timeout = 1
+max_concurrency = 1
+`;
 writeFileSync(
   config,
-  `${base}
-
-# The baseline: same batch settings as the notifications consumer, no work.
-[[queues.producers]]
-binding = "BARE"
-queue = "bench-bare"
-
-[[queues.consumers]]
-queue = "bench-bare"
-max_batch_size = 100
-max_batch_timeout = 1
-max_concurrency = 1
-
-# The breakdown: same batch settings, signed POSTs to the receiver, no outbox.
-[[queues.producers]]
-binding = "HTTP_ONLY"
-queue = "bench-http"
-
-[[queues.consumers]]
-queue = "bench-http"
-max_batch_size = 100
-max_batch_timeout = 1
-max_concurrency = 1
-`,
+  base +
+    benchQueue("The baseline: same batch settings as the notifications consumer, no work.", "BARE", "bench-bare") +
+    benchQueue("The breakdown: same batch settings, signed POSTs to the receiver, no outbox.", "HTTP_ONLY", "bench-http"),
 );
 
 // tmpfs when there is one, as bench/lib/server.mjs does: D1 is a SQLite file.
