@@ -35,6 +35,9 @@ describe("a client generated from the OpenAPI document (openapi-typescript + ope
     expect(registered.data).toMatchObject({ job_name: name, cron_expression: "0 8 * * 1", is_active: true, version: 1 });
     const etag = registered.response.headers.get("etag")!;
     expect(etag).toBe('"1"');
+    const read = await client.GET("/api/v1/scheduler/jobs/{jobName}", { params: { path: { jobName: name } } });
+    expect(read.data?.upcoming_runs).toHaveLength(5);
+    expect(read.response.headers.get("etag")).toBe(etag);
 
     // A PATCH with If-Match: the version read changes the job; the same version again is stale (412).
     const patched = await client.PATCH("/api/v1/scheduler/jobs/{jobName}", {
