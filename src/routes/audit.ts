@@ -1,8 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { iso } from "../lib/ids";
+import { access, errors } from "../openapi/operations";
 import { listAudit } from "../repositories/audit-repo";
-import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
+import { JobNameSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
 
 const AuditQuery = z.strictObject({
@@ -34,18 +35,16 @@ export const auditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   createRoute({
     method: "get",
     path: "/audit",
+    operationId: "listAudit",
     summary: "Read the audit trail of changes (requires a key with the read role or above)",
-    security: [{ bearerAuth: [] }],
+    ...access("read"),
     request: { query: AuditQuery },
     responses: {
       200: {
         content: { "application/json": { schema: z.object({ data: z.array(AuditEntrySchema), next_cursor: z.string().nullable() }) } },
         description: "Newest first",
       },
-      400: { content: { "application/json": { schema: ErrorSchema } }, description: "Bad query" },
-      401: { content: { "application/json": { schema: ErrorSchema } }, description: "No valid key" },
-      403: { content: { "application/json": { schema: ErrorSchema } }, description: "No key configured on the server" },
-      429: { content: { "application/json": { schema: ErrorSchema } }, description: "Too many failed authentications from this address" },
+      ...errors("read", 400),
     },
   }),
   async (c) => {

@@ -7,6 +7,7 @@ import { iso, isoMs } from "../lib/ids";
 import { logEvent } from "../lib/log";
 import { settingProblems } from "../lib/settings";
 import { configuredKeys } from "../middleware/auth";
+import { access } from "../openapi/operations";
 import { countActiveMentors, listOverdueNames, pingStorage } from "../repositories/health-repo";
 import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
 import { deliveryConfig } from "../delivery/config";
@@ -187,6 +188,8 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
+    ...access("public"),
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
     responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
   }),
