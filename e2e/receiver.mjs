@@ -16,7 +16,7 @@ export function newSecret() {
  */
 export async function startReceiver({ secret, port = 0, decide = () => null, keep = true } = {}) {
   const webhook = new Webhook(secret);
-  const state = { requests: 0, invalid: 0, accepted: new Map(), answers: [], log: [] };
+  const state = { requests: 0, connections: 0, invalid: 0, accepted: new Map(), answers: [], log: [] };
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -38,6 +38,8 @@ export async function startReceiver({ secret, port = 0, decide = () => null, kee
       res.writeHead(answer.status, answer.headers ?? {}).end();
     });
   });
+  // How many TCP connections the sender opened: one per request means no keep-alive.
+  server.on("connection", () => state.connections++);
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}/hooks`;
   return {

@@ -1,3 +1,4 @@
+import { policyOf } from "./db/job-policy";
 import type { JobRow, RunRow } from "./db/schema";
 import { formatRunId } from "./lib/ids";
 import { iso } from "./lib/instants";
@@ -31,11 +32,7 @@ export function jobDetail(row: JobRow, upcoming: Date[]) {
   return {
     ...jobSummary(row),
     handler: row.handler,
-    overlap_policy: row.overlapPolicy,
-    misfire_policy: row.misfirePolicy,
-    catchup_window_seconds: row.catchupWindowSeconds,
-    max_retries: row.maxRetries,
-    timeout_seconds: row.timeoutSeconds,
+    ...policyOf(row),
     created_at: iso(new Date(row.createdAt)),
     updated_at: iso(new Date(row.updatedAt)),
     upcoming_runs: upcoming.map((d) => iso(d)),

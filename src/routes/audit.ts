@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { pageSchema } from "../lib/paging";
+import { access, errors } from "../openapi/operations";
 import * as audit from "../services/audit-service";
 import { JobNameSchema, LimitQuery } from "./schemas";
-import { error, secured } from "./responses";
 import { validationHook } from "./validation";
 
 const AuditQuery = z.strictObject({
@@ -33,18 +33,16 @@ export const auditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   createRoute({
     method: "get",
     path: "/audit",
+    operationId: "listAudit",
     summary: "Read the audit trail of changes (requires a key with the read role or above)",
-    security: secured,
+    ...access("read"),
     request: { query: AuditQuery },
     responses: {
       200: {
         content: { "application/json": { schema: pageSchema(AuditEntrySchema) } },
         description: "Newest first",
       },
-      400: error("Bad query"),
-      401: error("No valid key"),
-      403: error("No key configured on the server"),
-      429: error("Too many failed authentications from this address"),
+      ...errors("read", 400),
     },
   }),
   async (c) => c.json(await audit.listAudit(c.var.db, c.req.valid("query")), 200),

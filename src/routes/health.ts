@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { access, json } from "../openapi/operations";
 import { checkHealth, OVERDUE_NAMES_SHOWN } from "../services/health-service";
-import { json } from "./responses";
 
 export const HealthSchema = z
   .object({
@@ -73,12 +73,13 @@ export const HealthSchema = z
     },
   });
 
-
 /** GET /health: public, for uptime monitors. 503 when storage is unreachable or jobs are overdue. */
 export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
+    ...access("public"),
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
     responses: { 200: json(HealthSchema, "Healthy"), 503: json(HealthSchema, "Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
   }),

@@ -2,9 +2,9 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { OUTBOX_STATUSES } from "../db/platform-schema";
 import { pageSchema } from "../lib/paging";
+import { access, errors } from "../openapi/operations";
 import * as delivery from "../services/delivery-service";
 import { JobNameSchema, LimitQuery } from "./schemas";
-import { error, secured } from "./responses";
 import { validationHook } from "./validation";
 
 const NotificationsQuery = z.strictObject({
@@ -53,15 +53,14 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       path: "/notifications",
       operationId: "listNotifications",
       summary: "List notifications and their delivery state, newest first (requires a token)",
-      security: secured,
+      ...access("read"),
       request: { query: NotificationsQuery },
       responses: {
         200: {
           content: { "application/json": { schema: pageSchema(NotificationSchema) } },
           description: "Newest first",
         },
-        400: error("Bad query"),
-        401: error("No valid token"),
+        ...errors("read", 400),
       },
     }),
     async (c) => c.json(await delivery.listNotifications(c.var.db, c.req.valid("query")), 200),
@@ -72,14 +71,11 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       path: "/notifications/{id}/retry",
       operationId: "retryNotification",
       summary: "Send a dead or failed notification again (requires a token; audited)",
-      security: secured,
+      ...access("operator"),
       request: { params: IdParam },
       responses: {
         200: { content: { "application/json": { schema: NotificationSchema } }, description: "Back to pending and queued" },
-        400: error("Bad id"),
-        401: error("No valid token"),
-        404: error("No such notification"),
-        409: error("Not dead or failed (e.g. already sent, or pending)"),
+        ...errors("operator", 400, [404, "No such notification"], [409, "Not dead or failed (e.g. already sent, or pending)"]),
       },
     }),
     async (c) => {

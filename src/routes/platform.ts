@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z, type Hook } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { access, BODY_ERRORS, errors, json } from "../openapi/operations";
 import * as platform from "../services/platform-import";
 import { MAX_ROWS, rowIssues } from "../services/platform-import";
-import { error, errors, json, secured } from "./responses";
 
 // The import API for platforms whose data lives elsewhere (docs/platform-data.md).
 // Bodies use the columns' own names. A request is one batch: every row is
@@ -92,7 +92,7 @@ const rowHook: Hook<any, AppEnv, any, any> = (result) => {
 };
 
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
-const refusals = { ...errors(400, 401, 413, 415), 403: error("No API token configured on the server") };
+const refusals = errors("admin", ...BODY_ERRORS);
 
 /** The platform data import: one sub-app, mounted at /api/v1/scheduler. Token required (app.ts). */
 export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
@@ -102,7 +102,7 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/mentors",
       operationId: "importMentors",
       summary: `Upsert up to ${MAX_ROWS} mentors by mentor_id, all or none (requires a token)`,
-      security: secured,
+      ...access("admin"),
       request: body(MentorsBody),
       responses: { 200: json(ImportResult, "Every row stored"), ...refusals },
     }),
@@ -114,9 +114,9 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/certifications",
       operationId: "importCertifications",
       summary: `Upsert up to ${MAX_ROWS} certifications by certification_id, all or none (requires a token)`,
-      security: secured,
+      ...access("admin"),
       request: body(CertificationsBody),
-      responses: { 200: json(ImportResult, "Every row stored"), ...refusals, ...errors(422) },
+      responses: { 200: json(ImportResult, "Every row stored"), ...errors("admin", ...BODY_ERRORS, [422, "A row names a mentor_id that is not stored"]) },
     }),
     async (c) => c.json(await platform.importCertifications(c.var.db, c.req.valid("json").certifications, c.var.actor), 200),
   )
@@ -126,8 +126,7 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/mentors/delete",
       operationId: "deleteMentors",
       summary: `Delete up to ${MAX_ROWS} mentors with their certifications and pauses (requires a token)`,
-      description: "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored.",
-      security: secured,
+      ...access("admin", "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored."),
       request: body(DeleteMentorsBody),
       responses: { 200: json(DeleteMentorsResult, "Deleted; counts of what existed"), ...refusals },
     }),
@@ -139,8 +138,7 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/certifications/delete",
       operationId: "deleteCertifications",
       summary: `Delete up to ${MAX_ROWS} certifications (requires a token)`,
-      description: "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored.",
-      security: secured,
+      ...access("admin", "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored."),
       request: body(DeleteCertificationsBody),
       responses: { 200: json(DeleteCertificationsResult, "Deleted; counts of what existed"), ...refusals },
     }),

@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { pageSchema } from "../lib/paging";
+import { access, errors } from "../openapi/operations";
 import * as delivery from "../services/delivery-service";
 import { LimitQuery } from "./schemas";
-import { error, secured } from "./responses";
 import { validationHook } from "./validation";
 
 const ReportsQuery = z.strictObject({
@@ -40,15 +40,14 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       path: "/reports",
       operationId: "listReports",
       summary: "List stored reports, newest first (requires a token)",
-      security: secured,
+      ...access("read"),
       request: { query: ReportsQuery },
       responses: {
         200: {
           content: { "application/json": { schema: pageSchema(ReportSummarySchema) } },
           description: "Newest first",
         },
-        400: error("Bad query"),
-        401: error("No valid token"),
+        ...errors("read", 400),
       },
     }),
     async (c) => c.json(await delivery.listReports(c.var.db, c.req.valid("query")), 200),
@@ -59,13 +58,11 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       path: "/reports/{id}",
       operationId: "getReport",
       summary: "Read one stored report (requires a token)",
-      security: secured,
+      ...access("read"),
       request: { params: IdParam },
       responses: {
         200: { content: { "application/json": { schema: ReportSchema } }, description: "The report with its body" },
-        400: error("Bad id"),
-        401: error("No valid token"),
-        404: error("No such report"),
+        ...errors("read", 400, [404, "No such report"]),
       },
     }),
     async (c) => c.json(await delivery.getReport(c.var.db, Number(c.req.valid("param").id)), 200),

@@ -1,4 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { createSchemaFactory } from "drizzle-zod";
+import { JOB_POLICY, POLICY_KEYS, policyName, type PolicyKey, type PolicyName, type PolicyRule } from "../db/job-policy";
+import { jobs, type JobRow } from "../db/schema";
 
 /**
  * Every input and output of the API, declared once: validation and the
@@ -16,34 +19,40 @@ export const JobNameSchema = z
 const CronExpressionSchema = z.string().min(1).max(100);
 
 const IsoTime = z.string().openapi({ example: "2026-03-26T02:00:00Z", description: "ISO-8601 UTC" });
-const OverlapPolicy = z.enum(["skip", "allow"]).openapi({
-  description: 'While a run is in progress: "skip" records a scheduled instant as skipped and refuses a manual trigger (409); "allow" lets runs overlap.',
-});
-const MisfirePolicy = z.enum(["run_once", "skip"]).openapi({
-  description: 'Instants missed while the service was down: "run_once" runs once for the latest of them (within catchup_window_seconds); "skip" runs none.',
-});
 
-const policyFields = {
-  timezone: z.string().min(1).max(64).openapi({ example: "UTC", description: "IANA time zone the cron expression is evaluated in" }),
-  overlap_policy: OverlapPolicy,
-  misfire_policy: MisfirePolicy,
-  catchup_window_seconds: z.number().int().min(0).max(31_536_000),
-  max_retries: z.number().int().min(0).max(10),
-  timeout_seconds: z.number().int().min(1).max(86_400),
-};
+// A job's policy fields come from its table and the policy list (src/db/job-policy.ts): type, nullability
+// and default from the column, bounds and description from the list, the API name from the column's name.
+const { createSelectSchema } = createSchemaFactory({ zodInstance: z });
+const bounds = Object.fromEntries(
+  POLICY_KEYS.flatMap((key) => {
+    const rule: PolicyRule = JOB_POLICY[key];
+    return rule.min === undefined ? [] : [[key, (column: z.ZodNumber) => column.min(rule.min!).max(rule.max!)]];
+  }),
+);
+const jobColumns = createSelectSchema(jobs, bounds as {}).shape;
+type PolicySchemas = { [K in PolicyKey as PolicyName<K>]: z.ZodType<JobRow[K], JobRow[K]> };
+const policyFields = Object.fromEntries(
+  POLICY_KEYS.map((key) => {
+    const { description }: PolicyRule = JOB_POLICY[key];
+    return [policyName(key), description ? jobColumns[key].openapi({ description }) : jobColumns[key]];
+  }),
+) as unknown as PolicySchemas;
+/** What a registration that leaves a policy out gets: the column's default. */
+const policyDefaults = Object.fromEntries(
+  POLICY_KEYS.map((key) => [policyName(key), (policyFields[policyName(key)] as z.ZodType).default(jobs[key].default ?? null)]),
+) as unknown as { [N in keyof PolicySchemas]: z.ZodDefault<PolicySchemas[N]> };
+
+const TimezoneSchema = z.string().min(1).max(64).openapi({ example: "UTC", description: "IANA time zone the cron expression is evaluated in" });
+const HandlerSchema = z.string().min(1).max(64);
 
 export const CreateJobBody = z
   .strictObject({
     job_name: JobNameSchema,
     cron_expression: CronExpressionSchema.openapi({ example: "0 8 * * 1" }),
-    handler: z.string().min(1).max(64).openapi({ example: "generateWeeklyExpiryReport" }),
+    handler: HandlerSchema.openapi({ example: "generateWeeklyExpiryReport" }),
     is_active: z.boolean().default(true),
-    timezone: policyFields.timezone.default("UTC"),
-    overlap_policy: OverlapPolicy.default("skip"),
-    misfire_policy: MisfirePolicy.default("run_once"),
-    catchup_window_seconds: policyFields.catchup_window_seconds.default(86_400),
-    max_retries: policyFields.max_retries.default(0),
-    timeout_seconds: policyFields.timeout_seconds.default(300),
+    timezone: TimezoneSchema.default("UTC"),
+    ...policyDefaults,
   })
   .openapi("RegisterJobRequest", {
     example: {
@@ -57,8 +66,9 @@ export type CreateJobInput = z.infer<typeof CreateJobBody>;
 
 const patchFields = {
   cron_expression: CronExpressionSchema,
-  handler: z.string().min(1).max(64),
+  handler: HandlerSchema,
   is_active: z.boolean(),
+  timezone: TimezoneSchema,
   ...policyFields,
 };
 const PATCHABLE = Object.keys(patchFields).join(", ");
@@ -176,11 +186,7 @@ export const JobListSchema = z
 
 export const JobDetailSchema = JobSummarySchema.extend({
   handler: z.string(),
-  overlap_policy: OverlapPolicy,
-  misfire_policy: MisfirePolicy,
-  catchup_window_seconds: z.number().int(),
-  max_retries: z.number().int(),
-  timeout_seconds: z.number().int(),
+  ...policyFields,
   created_at: IsoTime,
   updated_at: IsoTime,
   upcoming_runs: z.array(IsoTime),

@@ -1,4 +1,5 @@
 import { canonicalTimeZone, checkSchedule, nextRunAfter } from "../cron/schedule";
+import { policyFrom } from "../db/job-policy";
 import type { JobRow } from "../db/schema";
 import { handlerNames, type HandlerRegistry } from "../handlers";
 import { ApiError } from "../lib/errors";
@@ -51,11 +52,7 @@ export function newJob(input: CreateJobInput, now: Date, handlers: HandlerRegist
     timezone,
     handler: input.handler,
     isActive: input.is_active,
-    overlapPolicy: input.overlap_policy,
-    misfirePolicy: input.misfire_policy,
-    catchupWindowSeconds: input.catchup_window_seconds,
-    maxRetries: input.max_retries,
-    timeoutSeconds: input.timeout_seconds,
+    ...policyFrom(input),
     createdAt: isoMs(now),
     updatedAt: isoMs(now),
     nextRunAt: input.is_active ? nextOf(cronExpression, timezone, now) : null,
@@ -89,11 +86,7 @@ export function patchChanges(
     ...(patch.timezone !== undefined && { timezone }),
     ...(patch.is_active !== undefined && { isActive }),
     ...(patch.handler !== undefined && { handler: patch.handler }),
-    ...(patch.overlap_policy !== undefined && { overlapPolicy: patch.overlap_policy }),
-    ...(patch.misfire_policy !== undefined && { misfirePolicy: patch.misfire_policy }),
-    ...(patch.catchup_window_seconds !== undefined && { catchupWindowSeconds: patch.catchup_window_seconds }),
-    ...(patch.max_retries !== undefined && { maxRetries: patch.max_retries }),
-    ...(patch.timeout_seconds !== undefined && { timeoutSeconds: patch.timeout_seconds }),
+    ...policyFrom(patch),
   };
   if (!isActive) changes.nextRunAt = null;
   else if (scheduleChanged || !job.isActive || job.nextRunAt === null) changes.nextRunAt = nextOf(cronExpression, timezone, now);

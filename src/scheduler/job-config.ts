@@ -1,39 +1,13 @@
+import { POLICY_KEYS } from "../db/job-policy";
 import type { JobRow } from "../db/schema";
+
+const CONFIG_KEYS = ["jobId", "jobName", "version", "cronExpression", "timezone", "handler", "isActive", ...POLICY_KEYS] as const;
 
 /**
  * What a job's Durable Object schedules by: the job's row as the object last
  * read or wrote it (D1 holds the job; the object is the only writer of it).
  */
-export type JobConfig = Pick<
-  JobRow,
-  | "jobId"
-  | "jobName"
-  | "version"
-  | "cronExpression"
-  | "timezone"
-  | "handler"
-  | "isActive"
-  | "overlapPolicy"
-  | "misfirePolicy"
-  | "catchupWindowSeconds"
-  | "maxRetries"
-  | "timeoutSeconds"
->;
-
-const CONFIG_KEYS = [
-  "jobId",
-  "jobName",
-  "version",
-  "cronExpression",
-  "timezone",
-  "handler",
-  "isActive",
-  "overlapPolicy",
-  "misfirePolicy",
-  "catchupWindowSeconds",
-  "maxRetries",
-  "timeoutSeconds",
-] as const satisfies readonly (keyof JobConfig)[];
+export type JobConfig = Pick<JobRow, (typeof CONFIG_KEYS)[number]>;
 
 /** The fields that decide when the job's instants are: a change to one moves next_run_at. */
 const TIMING_KEYS = ["jobId", "cronExpression", "timezone", "isActive"] as const satisfies readonly (keyof JobConfig)[];
