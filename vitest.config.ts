@@ -39,7 +39,9 @@ export default defineConfig({
         serviceBindings: { RECEIVER: "receiver" },
         workers: [{ name: "receiver", modules: true, scriptPath: "./test/receiver/worker.js", compatibilityDate: "2026-10-01" }],
         queueConsumers: {
-          "nightly-notifications": { maxBatchTimeout: 0.05 },
+          // These replace wrangler.toml's consumer settings. Fewer queue retries (3 deliveries)
+          // than a row's own attempts (NOTIFY_MAX_ATTEMPTS, 6), so a test reaches the dead-letter queue.
+          "nightly-notifications": { maxBatchTimeout: 0.05, maxRetries: 2, deadLetterQueue: "nightly-notifications-dlq" },
           "nightly-notifications-dlq": { maxBatchTimeout: 0.05 },
         },
       },

@@ -6,7 +6,10 @@
  */
 import { Hono } from "hono";
 import { createDb } from "../src/db/client";
+import { deliveryConfig } from "../src/delivery/config";
+import { pool } from "../src/delivery/consumer";
 import { enqueueRunNotifications } from "../src/delivery/enqueue";
+import { sendWebhook } from "../src/delivery/webhook";
 import type { Env } from "../src/env";
 import service from "../src/index";
 
@@ -14,10 +17,16 @@ export { JobScheduler, Supervisor } from "../src/index";
 
 interface BenchEnv extends Env {
   BARE: Queue<{ id: number }>;
+  HTTP_ONLY: Queue<{ id: number }>;
 }
 
 // The baseline's whole bookkeeping: a counter in this isolate (wrangler dev runs one).
 const bare = { acked: 0, lastAckMs: 0 };
+
+/** A seeded row's payload, as /delivery/seed writes it (the HTTP-only phase sends the same bodies). */
+function benchPayload(i: number, at: string) {
+  return { mentor_id: `bench-mentor-${i}`, email: `bench-${i}@example.org`, certification_id: `bench-cert-${i}`, certification_name: "First Aid", expires_at: at, window_days: 7 };
+}
 
 const routes = new Hono<{ Bindings: BenchEnv }>().basePath("/__bench");
 
@@ -32,7 +41,7 @@ routes.post("/delivery/seed", async (c) => {
       return {
         key: `bench:${runId}:${i}`,
         mentor: `bench-mentor-${i}`,
-        payload: JSON.stringify({ mentor_id: `bench-mentor-${i}`, email: `bench-${i}@example.org`, certification_id: `bench-cert-${i}`, certification_name: "First Aid", expires_at: now, window_days: 7 }),
+        payload: JSON.stringify(benchPayload(i, now)),
       };
     });
     statements.push(
@@ -60,16 +69,34 @@ routes.get("/delivery/status", async (c) => {
   return c.json(results);
 });
 
-/** The baseline: the same number of messages through a queue whose consumer only acknowledges. */
-routes.post("/bare/send", async (c) => {
+/**
+ * The baseline (BARE: a consumer that only acknowledges) and the breakdown's middle
+ * step (HTTP_ONLY: a consumer that signs and POSTs each message to the receiver, as
+ * the service does, with the same in-flight cap, but keeps no outbox): the same
+ * number of messages, same batch settings.
+ */
+routes.post("/:queue{bare|http}/send", async (c) => {
   const { count } = await c.req.json<{ count: number }>();
+  const queue = c.req.param("queue") === "bare" ? c.env.BARE : c.env.HTTP_ONLY;
   bare.acked = 0;
   for (let i = 0; i < count; i += 100) {
-    await c.env.BARE.sendBatch(Array.from({ length: Math.min(100, count - i) }, (_, k) => ({ body: { id: i + k + 1 } })));
+    await queue.sendBatch(Array.from({ length: Math.min(100, count - i) }, (_, k) => ({ body: { id: i + k + 1 } })));
   }
   return c.json({ sent: count });
 });
 routes.get("/bare/status", (c) => c.json(bare));
+
+async function sendOnly(batch: MessageBatch<{ id: number }>, env: BenchEnv): Promise<void> {
+  const config = deliveryConfig(env);
+  const at = new Date().toISOString();
+  await pool(batch.messages, config.maxInFlight, async (message) => {
+    const id = `bench_${message.body.id}`;
+    const event = { type: "cert_expiry_reminder", timestamp: at, data: { notification_id: id, ...benchPayload(message.body.id, at) } };
+    const attempt = await sendWebhook(config.webhook!, id, event, new Date());
+    if (attempt.kind === "ok") message.ack();
+    else message.retry();
+  });
+}
 
 export default {
   fetch(request, env, ctx) {
@@ -84,6 +111,7 @@ export default {
       bare.lastAckMs = Date.now();
       return;
     }
+    if (batch.queue === "bench-http") return sendOnly(batch as MessageBatch<{ id: number }>, env);
     return service.queue(batch as MessageBatch<unknown>, env);
   },
 } satisfies ExportedHandler<BenchEnv>;

@@ -6,7 +6,14 @@
 //   bare_seconds_10k      from the baseline's send until its consumer has acknowledged all
 //   delivery_ratio        delivery / bare (target <= 2)
 //   lost, duplicates      counted by the receiver (target 0 and 0)
-// Writes bench/out/delivery-results.json (git-ignored). BENCH_DELIVERY_COUNT overrides 10,000.
+// For the breakdown, in the same run and with the same batch settings:
+//   http_only_seconds_10k a consumer that signs and POSTs each message to the same receiver
+//                         with the same in-flight cap, but keeps no outbox (no D1)
+//   enqueue_seconds       until enqueueRunNotifications returned (the consumer starts meanwhile)
+//   batch_ms              medians per batch of 100 from the consumer's delivery.batch log
+//                         lines: claim (one UPDATE ... RETURNING), send, record (one UPDATE)
+// Writes bench/out/delivery-results.json (git-ignored). BENCH_DELIVERY_COUNT overrides 10,000;
+// NOTIFY_MAX_IN_FLIGHT, if set, is passed to the service (default 50).
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,27 +40,33 @@ const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
   .replace('main = "src/index.ts"', 'main = "../delivery-worker.ts"')
   .replace('migrations_dir = "migrations"', 'migrations_dir = "../../migrations"')
   .replace('"./src/lib/zod-locales-en.ts"', '"../../src/lib/zod-locales-en.ts"')
+  .replace('directory = "./public"', 'directory = "../../public"')
+  .replace(/\[build\]\ncommand = .*\n/, "")
   .replace(/\[triggers\]\ncrons = .*\n/, "")
   .replace(
     'NOTIFY_CHANNEL = "email"',
-    `NOTIFY_CHANNEL = "webhook"\nSCHEDULER_API_TOKEN = "bench-token"\nNOTIFY_WEBHOOK_URL = "${receiver.url}"\nNOTIFY_WEBHOOK_SECRET = "${secret}"`,
+    `NOTIFY_CHANNEL = "webhook"\nSCHEDULER_API_TOKEN = "bench-token"\nNOTIFY_WEBHOOK_URL = "${receiver.url}"\nNOTIFY_WEBHOOK_SECRET = "${secret}"` +
+      (process.env.NOTIFY_MAX_IN_FLIGHT ? `\nNOTIFY_MAX_IN_FLIGHT = "${process.env.NOTIFY_MAX_IN_FLIGHT}"` : ""),
   );
 const config = join(OUT, "delivery.wrangler.toml");
-writeFileSync(
-  config,
-  `${base}
-
-# The baseline: same batch settings as the notifications consumer, no work.
+/** A queue with its producer binding and a consumer in this Worker, batched as the notifications consumer is. */
+const benchQueue = (comment, binding, queue) => `
+# ${comment}
 [[queues.producers]]
-binding = "BARE"
-queue = "bench-bare"
+binding = "${binding}"
+queue = "${queue}"
 
 [[queues.consumers]]
-queue = "bench-bare"
+queue = "${queue}"
 max_batch_size = 100
 max_batch_timeout = 1
 max_concurrency = 1
-`,
+`;
+writeFileSync(
+  config,
+  base +
+    benchQueue("The baseline: same batch settings as the notifications consumer, no work.", "BARE", "bench-bare") +
+    benchQueue("The breakdown: same batch settings, signed POSTs to the receiver, no outbox.", "HTTP_ONLY", "bench-http"),
 );
 
 // tmpfs when there is one, as bench/lib/server.mjs does: D1 is a SQLite file.
@@ -82,6 +95,18 @@ async function until(what, fn, timeoutMs = PHASE_TIMEOUT_MS) {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+/** Medians of the consumer's per-batch timings (its delivery.batch log lines). */
+function batchMedians(file) {
+  const batches = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.includes('"event":"delivery.batch"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+  const median = (key) => {
+    const values = batches.map((b) => b[key]).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)] ?? null;
+  };
+  return { batches: batches.length, claim: median("claim_ms"), send: median("send_ms"), record: median("record_ms") };
+}
 const post = (path, body) => fetch(origin + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
 
 let figures;
@@ -99,8 +124,19 @@ try {
   const bareSeconds = (performance.now() - bareStart) / 1000;
   if (!bareDone) throw new Error("the bare consumer did not acknowledge every message in time");
 
+  // The breakdown's middle step: queue and signed HTTP, no outbox. Its own ids (bench_<n>).
+  const httpStart = performance.now();
+  await post("/__bench/http/send", { count: COUNT });
+  const httpDone = await until("the HTTP-only consumer", async () => receiver.state.accepted.size >= COUNT);
+  const httpSeconds = (performance.now() - httpStart) / 1000;
+  if (!httpDone) throw new Error("the HTTP-only consumer did not deliver every message in time");
+  const httpRequests = receiver.state.requests;
+  receiver.state.accepted = new Map();
+  receiver.state.requests = 0;
+
   const start = performance.now();
   const { queued } = await post("/__bench/delivery/enqueue", { runId, jobName });
+  const enqueueSeconds = (performance.now() - start) / 1000;
   const delivered = await until("the receiver", async () => receiver.state.accepted.size >= COUNT);
   const seconds = (performance.now() - start) / 1000;
   // A moment for any late duplicate to show up before counting.
@@ -115,9 +151,15 @@ try {
     duplicates: receiver.duplicates(),
     invalid_signatures: receiver.state.invalid,
     requests: receiver.state.requests,
+    connections: receiver.state.connections,
     delivery_seconds_10k: Number(seconds.toFixed(2)),
     bare_seconds_10k: Number(bareSeconds.toFixed(2)),
     delivery_ratio: Number((seconds / bareSeconds).toFixed(2)),
+    http_only_seconds_10k: Number(httpSeconds.toFixed(2)),
+    http_only_ratio: Number((httpSeconds / bareSeconds).toFixed(2)),
+    http_only_requests: httpRequests,
+    enqueue_seconds: Number(enqueueSeconds.toFixed(2)),
+    batch_ms: batchMedians(logFile),
     outbox: Object.fromEntries(statuses.map((s) => [s.status, s.n])),
     complete: Boolean(delivered),
     at: new Date().toISOString(),

@@ -1,11 +1,11 @@
 import type { Env } from "../src/env";
-import { JobScheduler } from "../src/scheduler/job-scheduler";
 import { D1Meter, type MeterTotals } from "./d1-meter";
+import { JobScheduler } from "./job-scheduler";
 
 const METER_KEY = "bench:meter";
 
 /**
- * The service's JobScheduler, unchanged, given a D1 binding that adds up D1's
+ * The bench's JobScheduler (the service's, with benchNoop), given a D1 binding that adds up D1's
  * own rows_read / rows_written for everything the object does (admission,
  * handler, finish). The totals are kept in the object's storage so an
  * eviction between the run and the read loses nothing.

@@ -5,7 +5,7 @@ import { createDb } from "../src/db/client";
 import { jobs } from "../src/db/schema";
 import type { Env } from "../src/env";
 import { clock } from "../src/lib/clock";
-import { isoMs } from "../src/lib/ids";
+import { isoMs } from "../src/lib/instants";
 import * as jobsService from "../src/services/jobs-service";
 import { PAGE_ROWS } from "../src/handlers/chunked";
 import { readActiveMentorPage } from "../src/repositories/platform-repo";

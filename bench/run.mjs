@@ -38,13 +38,13 @@ const cfg = {
   jobs,
   jobs100: int("BENCH_JOBS_100", smoke ? jobs : 100),
   // 2,000, not the 5,000 of issue 6: three passes of 5,000 jobs and 5,000 bare objects do
-  // not fit the 8 minutes a run may take on this shared 2-core machine (one pass took
-  // 35-68 s under load). BENCH_FANOUT=5000 measures the larger size (about 10 minutes).
+  // not fit the 8 minutes a run may take on this shared 2-core machine (bench/RESULTS.md,
+  // "What was traded for the 8-minute limit"). BENCH_FANOUT=5000 measures the larger size.
   fanout: int("BENCH_FANOUT", smoke ? jobs : 2000),
   duration: int("BENCH_DURATION", smoke ? 2 : 10),
   // One pass of the 100-job lateness or of the fan-out moves with the shared machine's
-  // load (77 ms against a usual 12-20 ms; fan-out 1.64 against a usual 1.3), so each is
-  // measured in several passes of one run and the median is the figure.
+  // load (figures in bench/RESULTS.md), so each is measured in several passes of one run
+  // and the median is the figure.
   passes: smoke ? 1 : int("BENCH_PASSES", 3),
   port: int("BENCH_PORT", 8811),
   metered: smoke ? 3 : 10,

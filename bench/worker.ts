@@ -1,21 +1,16 @@
 /**
- * The benchmark's Worker: the service exactly as src/index.ts exports it, plus
- * bench-only objects and routes (/__bench/*). Only bench/wrangler.toml points
+ * The benchmark's Worker: the service exactly as src/index.ts exports it, its
+ * JobScheduler with the bench handler (bench/job-scheduler.ts), plus bench-only
+ * objects and routes (/__bench/*). Only bench/wrangler.toml points
  * here; production never routes any of it.
  */
-import { oneStep, registerHandler } from "../src/handlers";
 import service from "../src/index";
 import { benchRoutes, type BenchEnv } from "./routes";
 
-export { JobScheduler, Supervisor } from "../src/index";
+export { Supervisor } from "../src/index";
 export { BaselineObject } from "./baseline-object";
+export { JobScheduler } from "./job-scheduler";
 export { MeteredJobScheduler } from "./metered-job-scheduler";
-
-// The bench jobs' handler by default: a run with no work of its own, so the
-// figures measure the scheduler against the bare baseline object, not a
-// handler's queries (one D1 read costs as much as the baseline's whole run on
-// the local runtime). BENCH_HANDLER=<built-in> measures with a real one.
-registerHandler("benchNoop", oneStep(async () => ({})));
 
 export default {
   fetch(request, env, ctx) {

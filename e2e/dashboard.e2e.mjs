@@ -153,6 +153,10 @@ try {
     await docs.locator(".swagger-ui .opblock").first().waitFor();
     const operations = await docs.locator(".swagger-ui .opblock").count();
     assert(operations >= 8, `only ${operations} operations shown`);
+    // Issue 16: the OpenAPI 3.1 webhooks section, every event we send.
+    await docs.locator(".swagger-ui .webhooks h2", { hasText: "Webhooks" }).waitFor();
+    const webhooks = await docs.locator(".swagger-ui .webhooks .opblock").count();
+    assert(webhooks === 6, `${webhooks} webhooks shown, not 6`);
     assert(leaving.length === 0, `requests to other origins: ${leaving.join(", ")}`);
     assert(violations.length === 0, `CSP violations or errors: ${violations.join("; ")}`);
     await offline.close();

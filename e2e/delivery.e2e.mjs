@@ -2,9 +2,11 @@
 // `npm run test:e2e:delivery`: notification delivery against `npm run dev` (scripts/dev.mjs)
 // with a real webhook receiver on 127.0.0.1 (e2e/receiver.mjs, verifying with the
 // standardwebhooks package), configured through a .dev.vars-format file (--env-file).
-// The nightly job's reminders must each arrive exactly once, signed; a failing period is
-// retried; one message the receiver rejects for good goes dead, shows in the API and on the
-// Deliveries page, and arrives after Retry is clicked there.
+// The nightly job's notifications must each arrive exactly once, signed, although the
+// receiver is down while they are first tried and the dev server is killed with them in
+// flight (their retries wait in the local queue, in memory) and started again on the same
+// state: the sweep queues them again. One message the receiver rejects for good goes dead,
+// shows in the API and on the Deliveries page, and arrives after Retry is clicked there.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,31 +21,32 @@ const TOKEN = "e2e-delivery-token";
 /** The seed's 1-day reminder of mentor-004: the receiver rejects it (422) until told otherwise. */
 const REJECTED_CERT = "cert-004-1";
 
-let failuresLeft = 3; // the receiver is down for its first three requests
+let down = true; // the receiver answers 500 to everything during the dev server's first life
 let rejecting = true;
 const secret = newSecret();
 const receiver = await startReceiver({
   secret,
   decide: (event) => {
-    if (failuresLeft > 0) {
-      failuresLeft--;
-      return { status: 500 };
-    }
+    if (down) return { status: 500 };
     if (rejecting && event.data.certification_id === REJECTED_CERT) return { status: 422 };
     return null;
   },
 });
 const varsDir = mkdtempSync(join(tmpdir(), "nightly-e2e-vars-"));
 const varsFile = join(varsDir, ".dev.vars");
-writeFileSync(varsFile, webhookDevVars({ token: TOKEN, url: receiver.url, secret, extra: ["NOTIFY_FROM=scheduler@localhost.test"] }));
+// A failed first attempt is retried 10 s later: the window in which the server is killed.
+writeFileSync(varsFile, webhookDevVars({ token: TOKEN, url: receiver.url, secret, retryBaseSeconds: 10, extra: ["NOTIFY_FROM=scheduler@localhost.test"] }));
 
+// Both lives of the dev server run on this state (D1, objects); the queue lives in memory.
+const state = mkdtempSync(join(tmpdir(), "nightly-e2e-delivery-state-"));
+const startServer = () => startDevServer({ extraArgs: ["--env-file", varsFile], persistTo: state });
 let server;
 let browser;
 const api = apiCaller(() => server.base, TOKEN);
 
 try {
   console.log("e2e: starting the dev server with a local receiver at " + receiver.url);
-  server = await startDevServer({ extraArgs: ["--env-file", varsFile] });
+  server = await startServer();
   let runId;
   let rows;
 
@@ -53,7 +56,7 @@ try {
     assert(health.json.delivery.problems.length === 0, `problems: ${health.json.delivery.problems}`);
   });
 
-  await check("the nightly job's notifications each arrive exactly once, signed, after a failing period", async () => {
+  await check("the nightly job's notifications, in flight when the dev server is killed, each arrive exactly once, signed, after it starts again", async () => {
     const triggered = await api("POST", `/jobs/${JOB}/trigger`, { dry_run: false });
     assert(triggered.status === 202, `trigger: HTTP ${triggered.status}`);
     runId = triggered.json.run_id;
@@ -63,19 +66,42 @@ try {
     });
     assert(run.status === "success", `run ${runId}: ${run.status} ${run.error ?? ""}`);
     assert(run.result_summary.reminders_sent === 6, `reminders_sent ${run.result_summary.reminders_sent}`);
-    rows = await waitFor("every notification to be sent or dead", async () => {
-      const list = await api("GET", `/notifications?job_name=${JOB}&run_id=${runId}&limit=100`);
-      return list.json.data.length > 0 && list.json.data.every((n) => n.status === "sent" || n.status === "dead") ? list.json.data : null;
+    const ofRun = async () => (await api("GET", `/notifications?job_name=${JOB}&run_id=${runId}&limit=100`)).json.data;
+
+    // The receiver is down: each notification fails once, and its retry waits in the queue.
+    const inFlight = await waitFor("every notification to have failed once", async () => {
+      const list = await ofRun();
+      return list.length > 0 && list.every((n) => n.status === "failed") ? list : null;
     });
+    process.kill(-server.pid, "SIGKILL");
+    await server.stop();
+    const killedAt = Date.now();
+    down = false;
+    const failedRequests = receiver.state.requests;
+    console.log(`  killed the dev server with ${inFlight.length} notifications waiting for their retry; starting it again`);
+    server = await startServer();
+
+    // Their queue messages died with the server; the supervisor's sweep queues the rows again
+    // once they are 3 minutes overdue (a row caught mid-attempt waits for its 5-minute lease).
+    rows = await waitFor(
+      "every notification to be sent or dead after the restart",
+      async () => {
+        const list = await ofRun();
+        return list.length > 0 && list.every((n) => n.status === "sent" || n.status === "dead") ? list : null;
+      },
+      9 * 60_000,
+    );
+    assert(rows.length === inFlight.length, `${rows.length} rows after the restart, ${inFlight.length} before`);
     const reminders = rows.filter((n) => n.type === "cert_expiry_reminder");
     assert(reminders.length === 6, `${reminders.length} reminder rows`);
     const sent = rows.filter((n) => n.status === "sent");
     for (const n of sent) assert(receiver.state.accepted.get(n.message_id) === 1, `${n.message_id} accepted ${receiver.state.accepted.get(n.message_id) ?? 0} times`);
+    for (const n of rows) assert(n.attempts >= 2, `${n.message_id}: ${n.attempts} attempts, so it was not tried both before and after the restart`);
     assert(receiver.duplicates() === 0, `${receiver.duplicates()} duplicates`);
     assert(receiver.state.invalid === 0, `${receiver.state.invalid} requests failed signature verification`);
-    assert(receiver.state.log.filter((r) => r.status === 500).length === 3, "the failing period did not happen");
-    assert(rows.some((n) => n.status === "sent" && n.attempts >= 2), "no row needed a retry");
-    console.log(`  ${sent.length} sent, ${rows.length - sent.length} dead; ${receiver.state.requests} requests to the receiver`);
+    assert(receiver.state.log.filter((r) => r.status === 500).length === failedRequests, "a request failed after the restart");
+    assert(server.log().includes('"event":"delivery.sweep"'), "the restarted server's sweep did not queue them again");
+    console.log(`  ${sent.length} sent, ${rows.length - sent.length} dead, ${Math.round((Date.now() - killedAt) / 1000)} s after the kill; ${receiver.state.requests} requests to the receiver`);
   });
 
   let dead;
@@ -84,7 +110,7 @@ try {
     dead = list.json.data.find((n) => n.payload.certification_id === REJECTED_CERT);
     assert(dead, "no dead notification for " + REJECTED_CERT);
     assert(dead.last_error === "the receiver answered HTTP 422", dead.last_error);
-    // It may also have met the failing period first; after the 422 it is not tried again.
+    // It met the receiver's down period first; after the 422 it is not tried again.
     const rejections = receiver.state.log.filter((r) => r.id === dead.message_id && r.status === 422).length;
     assert(rejections === 1, `${rejections} requests answered 422: a 4xx must not be retried`);
     assert(!receiver.state.accepted.has(dead.message_id), "a dead message was accepted");
@@ -132,6 +158,7 @@ try {
   await server?.stop();
   await receiver.close();
   rmSync(varsDir, { recursive: true, force: true });
+  rmSync(state, { recursive: true, force: true });
 }
 
 const passed = results.filter((r) => r.ok).length;

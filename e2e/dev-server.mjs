@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-/** The ports this test may use; other suites use others. */
-const PORTS = [8801, 8802, 8803, 8804, 8805, 8806, 8807, 8808, 8809];
+/** The ports this test may use; other suites use others. E2E_PORTS=first-last overrides them. */
+const PORTS = process.env.E2E_PORTS
+  ? (([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i))(process.env.E2E_PORTS.split("-").map(Number))
+  : [8801, 8802, 8803, 8804, 8805, 8806, 8807, 8808, 8809];
 
 function isFree(port) {
   return new Promise((done) => {
@@ -35,14 +37,14 @@ export function devToken() {
 }
 
 /**
- * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <dir> [extraArgs]` in its own
+ * Runs `node scripts/dev.mjs --port P --inspector-port Q --persist-to <tmp> [extraArgs]` in its own
  * process group and waits until the dashboard answers. `stop()` ends the whole group
- * (`pid` is the group's, for exit paths that cannot wait for `stop()`).
+ * (`pid` is the group's, for exit paths that cannot wait for `stop()`). Given `persistTo`,
+ * it starts on that state (a restart) and leaves it in place when stopped.
  */
-export async function startDevServer({ timeoutMs = 180_000, extraArgs = [], ports = PORTS, persistTo: kept } = {}) {
+export async function startDevServer({ timeoutMs = 180_000, extraArgs = [], persistTo: given, ports = PORTS } = {}) {
   const [port, inspectorPort] = await freePorts(2, ports);
-  // A caller's own state directory (to stop and start the same service) is left for the caller to remove.
-  const persistTo = kept ?? mkdtempSync(join(tmpdir(), "nightly-e2e-"));
+  const persistTo = given ?? mkdtempSync(join(tmpdir(), "nightly-e2e-"));
   let log = "";
   // wrangler needs Node 22, which npm scripts get from node_modules/.bin; add it for runs by hand too.
   const env = { ...process.env, PATH: `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.env.PATH}` };
@@ -69,7 +71,7 @@ export async function startDevServer({ timeoutMs = 180_000, extraArgs = [], port
     try {
       process.kill(-child.pid, "SIGKILL");
     } catch {}
-    if (kept === undefined) rmSync(persistTo, { recursive: true, force: true });
+    if (!given) rmSync(persistTo, { recursive: true, force: true });
   }
 
   const base = `http://127.0.0.1:${port}`;

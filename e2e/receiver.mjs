@@ -11,8 +11,9 @@ export function newSecret() {
 }
 
 /** .dev.vars lines (a file for `--env-file`) that send every notification to the receiver at `url`, signed with `secret`. */
-export function webhookDevVars({ token, url, secret, extra = [] }) {
-  return [`SCHEDULER_API_TOKEN=${token}`, "NOTIFY_CHANNEL=webhook", `NOTIFY_WEBHOOK_URL=${url}`, `NOTIFY_WEBHOOK_SECRET=${secret}`, "NOTIFY_RETRY_BASE_SECONDS=1", ...extra, ""].join("\n");
+export function webhookDevVars({ token, url, secret, retryBaseSeconds = 1, extra = [] }) {
+  const lines = [`SCHEDULER_API_TOKEN=${token}`, "NOTIFY_CHANNEL=webhook", `NOTIFY_WEBHOOK_URL=${url}`, `NOTIFY_WEBHOOK_SECRET=${secret}`];
+  return [...lines, `NOTIFY_RETRY_BASE_SECONDS=${retryBaseSeconds}`, ...extra, ""].join("\n");
 }
 
 /**
@@ -21,7 +22,7 @@ export function webhookDevVars({ token, url, secret, extra = [] }) {
  */
 export async function startReceiver({ secret, port = 0, decide = () => null, keep = true } = {}) {
   const webhook = new Webhook(secret);
-  const state = { requests: 0, invalid: 0, accepted: new Map(), answers: [], log: [] };
+  const state = { requests: 0, connections: 0, invalid: 0, accepted: new Map(), answers: [], log: [] };
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -43,6 +44,8 @@ export async function startReceiver({ secret, port = 0, decide = () => null, kee
       res.writeHead(answer.status, answer.headers ?? {}).end();
     });
   });
+  // How many TCP connections the sender opened: one per request means no keep-alive.
+  server.on("connection", () => state.connections++);
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}/hooks`;
   return {

@@ -1,7 +1,8 @@
 import { policyOf } from "./db/job-policy";
 import type { AlertRow } from "./db/alerts-schema";
 import type { JobRow, RunRow } from "./db/schema";
-import { formatRunId, iso } from "./lib/ids";
+import { formatRunId } from "./lib/ids";
+import { iso } from "./lib/instants";
 import { runErrorFields } from "./lib/run-errors";
 import type { JobSummaryRow } from "./repositories/jobs-repo";
 

@@ -1,6 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { z } from "@hono/zod-openapi";
 import { clock } from "../src/lib/clock";
+import { WEBHOOK_EVENTS } from "../src/openapi/webhooks";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { advanceClock, freezeClock } from "./helpers/clock";
@@ -94,14 +96,19 @@ describe("missed", () => {
       opened_at: new Date(clockNow()).toISOString().replace(/\.\d{3}Z$/, "Z"),
       resolved_at: null,
     });
-    // It goes out through the delivery engine: the webhook receives it, typed job.alert.opened.
-    await vi.waitFor(
+    // It goes out through the delivery engine: the webhook receives it, typed job.alert.opened,
+    // exactly as the document's webhooks section describes it (src/openapi/webhooks.ts).
+    const hooks = await vi.waitFor(
       async () => {
         const hooks = (await received("/hooks/default")).map((r) => JSON.parse(r.body)).filter((b) => b.data?.job_name === name);
         expect(hooks.map((h) => h.type)).toEqual(["job.alert.opened"]);
+        return hooks;
       },
       { timeout: 5_000, interval: 20 },
     );
+    const documented = WEBHOOK_EVENTS["job.alert.opened"];
+    expect(() => documented.parse(hooks[0])).not.toThrow();
+    expect(Object.keys(hooks[0].data).sort()).toEqual(Object.keys((documented.shape.data as z.ZodObject).shape).sort());
   });
 
   it("with a lost alarm: found from D1 by the supervisor, not by the job's object; the object's late catch-up adds nothing", async () => {

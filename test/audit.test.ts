@@ -3,7 +3,6 @@ import { UNNAMED_KEY_LABEL } from "../src/middleware/auth";
 import { call, registerJob, TOKEN, uniqueName } from "./helpers/api";
 import { auditRows } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /**
  * Issue 4, "Audit trail": every change leaves one row saying who (a token

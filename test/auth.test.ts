@@ -1,12 +1,9 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import worker from "../src/index";
-import type { Env } from "../src/env";
-import { BASE, call, registerJob, uniqueName } from "./helpers/api";
+import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { auditRows, dbSnapshot, jobRow, runRows } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
+import { callWith } from "./helpers/call-with";
 
 /**
  * Issue 4, "Authentication". The test Worker is configured with
@@ -25,19 +22,6 @@ beforeEach(() => freezeClock());
 
 const OLD = "test-token-old";
 const NEW = "test-token";
-
-/** Calls the Worker in-process with bindings changed (REQUIRE_AUTH_FOR_READS, no secret ...). */
-async function callWith(overrides: Partial<Env>, method: string, path: string, init: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers["content-type"] = "application/json";
-  const request = new Request(`${BASE}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : null };
-}
 
 interface BadCredential {
   name: string;

@@ -5,7 +5,6 @@ import { BASE, call, registerJob, TOKEN, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { dbSnapshot } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /**
  * Issue 4, "Input rules": every bad request is refused with a 4xx JSON error

@@ -4,11 +4,12 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { decodeWebhookSecret, deliveryConfig } from "../src/delivery/config";
-import { enqueueRunNotifications } from "../src/delivery/enqueue";
+import { enqueueIds, enqueueRunNotifications } from "../src/delivery/enqueue";
 import { classifyStatus, retryAfterSeconds } from "../src/delivery/outcome";
 import { sweepOutbox, REQUEUE_AFTER_MS } from "../src/delivery/sweep";
+import { claimRows, finishRows, markDeadLettered, markQueued, noteNotSent } from "../src/repositories/outbox-repo";
 import { checkCertificationExpiry } from "../src/handlers/certification-expiry";
-import { checkHealth } from "../src/routes/health";
+import { checkHealth } from "../src/services/health-service";
 import { addNotification, consume, envFor, outboxRow, plan, received } from "./helpers/delivery";
 import { addMentor, at, ctx, DB, db } from "./helpers/platform-fixtures";
 import { call, uniqueName } from "./helpers/api";
@@ -197,6 +198,23 @@ describe("from a run to the receiver, through the real queue", () => {
     for (const r of ours) expect(verify(r).data).toMatchObject({ window_days: 7 });
   });
 
+  it("a message whose queue retries run out reaches the dead-letter queue's consumer: the row ends dead with its last error, shown by the API", async () => {
+    // The receiver fails this row every time; the queue (3 deliveries in the tests) gives up before the row's 6 attempts do.
+    const id = await addNotification({ runId: `run-${uniqueName("dlq")}` });
+    await plan("/hooks/default", { webhook_id: `ntf_${id}`, status: 503 });
+    await enqueueIds(env, db(), [id]);
+
+    await vi.waitUntil(async () => (await outboxRow(id))!.status === "dead", { timeout: 20_000, interval: 100 });
+    const lastError = "the receiver answered HTTP 503; the queue gave up on its message (dead-letter queue)";
+    expect(await outboxRow(id)).toMatchObject({ status: "dead", attempts: 3, last_error: lastError, lease_token: null, sent_at: null });
+    const requests = (await received("/hooks/default")).filter((r) => r.headers["webhook-id"] === `ntf_${id}`);
+    expect(requests.map((r) => r.answered)).toEqual([503, 503, 503]);
+
+    const listed = await call("GET", "/notifications?status=dead&limit=100");
+    expect(listed.status).toBe(200);
+    expect(listed.json.data.find((n: any) => n.notification_id === id)).toMatchObject({ status: "dead", attempts: 3, last_error: lastError });
+  });
+
   it("a dry run queues nothing: its summary counts reminders but writes no rows", async () => {
     const now = new Date();
     const prefix = uniqueName("dry");
@@ -215,19 +233,73 @@ describe("retry endpoint", () => {
     await DB.prepare("UPDATE notification_outbox SET status = 'dead', attempts = 1, last_error = 'the receiver answered HTTP 400' WHERE notification_id = ?").bind(id).run();
 
     expect((await call("POST", `/notifications/${id}/retry`, { token: null })).status).toBe(401);
-    const response = await call("POST", `/notifications/${id}/retry`);
+    const response = await call("POST", `/notifications/${id}/retry`, { headers: { "x-request-id": "retry-from-ops-console" } });
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ notification_id: id, status: "pending", attempts: 0, message_id: `ntf_${id}` });
 
     await vi.waitUntil(async () => (await outboxRow(id))!.status === "sent", { timeout: 10_000, interval: 50 });
     const audit = await call("GET", "/audit?job_name=certification-expiry-nightly");
-    expect(audit.json.data[0]).toMatchObject({ action: "notification_retry", before: { status: "dead" }, after: { status: "pending" } });
+    // The same audit fields as every other change, the client's request id among them.
+    expect(audit.json.data[0]).toMatchObject({
+      action: "notification_retry",
+      client_request_id: "retry-from-ops-console",
+      before: { status: "dead" },
+      after: { status: "pending" },
+    });
 
     const again = await call("POST", `/notifications/${id}/retry`);
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe("not_retryable");
     expect((await call("POST", `/notifications/999999999/retry`)).status).toBe(404);
     expect((await call("POST", `/notifications/abc/retry`)).status).toBe(400);
+  });
+});
+
+/** The D1 binding, recording every statement it binds (its SQL and parameters). */
+function recordingD1(seen: { sql: string; params: unknown[] }[]): D1Database {
+  const method = <T extends object>(target: T, key: string | symbol) => {
+    const value = Reflect.get(target, key);
+    return typeof value === "function" ? value.bind(target) : value;
+  };
+  return new Proxy(DB, {
+    get(target, key) {
+      if (key !== "prepare") return method(target, key);
+      return (sql: string) =>
+        new Proxy(target.prepare(sql), {
+          get(statement, k) {
+            if (k !== "bind") return method(statement, k);
+            return (...params: unknown[]) => {
+              seen.push({ sql, params });
+              return statement.bind(...params);
+            };
+          },
+        });
+    },
+  });
+}
+
+describe("outbox writes that name their rows by id", () => {
+  it("look the ids up by primary key, never through the status index, so a backlog does not make them slower", async () => {
+    const seen: { sql: string; params: unknown[] }[] = [];
+    const recorded = createDb(recordingD1(seen));
+    const ids = [await addNotification(), await addNotification()];
+    const now = new Date().toISOString();
+    const later = new Date(Date.now() + 60_000).toISOString();
+    await markQueued(recorded, ids, now);
+    await noteNotSent(recorded, ids, "not sent: a test", now);
+    expect(await claimRows(recorded, ids, now, now, later, "plan-token")).toHaveLength(2);
+    const result = { status: "failed" as const, attempts: 1, lastError: "x", deliveredTo: [], nextAttemptAt: now, sentAt: null };
+    await finishRows(recorded, "plan-token", ids.map((id) => ({ id, ...result })));
+    await markDeadLettered(recorded, ids, now);
+    expect(seen).toHaveLength(5);
+    expect(await outboxRow(ids[0]!)).toMatchObject({ status: "dead", attempts: 1 });
+
+    for (const { sql, params } of seen) {
+      const plan = await DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>();
+      const details = plan.results.map((r) => r.detail);
+      expect(details, sql).toContainEqual(expect.stringMatching(/notification_outbox USING INTEGER PRIMARY KEY/));
+      expect(details.join("\n"), sql).not.toMatch(/outbox_due/);
+    }
   });
 });
 

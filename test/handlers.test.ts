@@ -1,12 +1,14 @@
 /// <reference types="vite/client" />
 import { beforeEach, describe, expect, it } from "vitest";
 import seedSql from "../seed/demo.sql?raw";
+import { BUILT_IN_HANDLERS, handlerNames, handlerRegistry, oneStep } from "../src/handlers";
 import { checkCertificationExpiry, reminderWindow } from "../src/handlers/certification-expiry";
 import { parseInstant } from "../src/lib/instants";
 import { liftExpiredPauses } from "../src/handlers/pause-auto-lift";
 import { generateWeeklyExpiryReport } from "../src/handlers/weekly-expiry-report";
 import { addMentor, addPause, at, ctx, DB, resetPlatform, snapshot } from "./helpers/platform-fixtures";
 import { run } from "./helpers/run-handler";
+import { TEST_HANDLERS } from "./helpers/test-handlers";
 
 const NOW = new Date("2030-03-10T02:00:00.000Z");
 
@@ -493,5 +495,19 @@ describe("the demo seed", () => {
       unreadable_certifications: 0,
       reports_stored: 1,
     });
+  });
+});
+
+describe("the handler registry", () => {
+  it("holds the built-ins only in the service; the test Worker's adds its own beside them, and none replaces a built-in", () => {
+    expect(handlerNames(BUILT_IN_HANDLERS)).toEqual(["checkCertificationExpiry", "generateWeeklyExpiryReport", "liftExpiredPauses"]);
+    expect(BUILT_IN_HANDLERS.has("testNoop")).toBe(false);
+    expect(TEST_HANDLERS.has("testNoop")).toBe(true);
+    expect(TEST_HANDLERS.get("liftExpiredPauses")).toBe(liftExpiredPauses);
+
+    const impostor = oneStep(async () => ({}));
+    const registry = handlerRegistry({ checkCertificationExpiry: impostor, extra: impostor });
+    expect(registry.get("checkCertificationExpiry")).toBe(checkCertificationExpiry);
+    expect(registry.get("extra")).toBe(impostor);
   });
 });

@@ -1,33 +1,15 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
-import worker from "../src/index";
-import { BASE, call, registerJob, TOKEN, uniqueName } from "./helpers/api";
+import { call, registerJob, TOKEN, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { auditRows, dbSnapshot, jobRow } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
+import { callWith } from "./helpers/call-with";
 
 /** Issue 14, "Leaks": each case here fails on the code before the fix. */
 
 beforeEach(() => freezeClock());
-
-async function callWith(overrides: Partial<Env>, method: string, url: string, init: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers["content-type"] = "application/json";
-  const ctx = createExecutionContext();
-  const full = url.startsWith("http") ? url : `${BASE}${url}`;
-  const response = await worker.fetch(new Request(full, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) }), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: response.status, headers: response.headers, json, text };
-}
 
 async function addFailedRun(jobName: string, error: string, status = "failed") {
   const job = await jobRow(jobName);

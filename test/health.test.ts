@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { checkHealth, HealthSchema } from "../src/routes/health";
+import { HealthSchema } from "../src/routes/health";
+import { checkHealth } from "../src/services/health-service";
 import { call, registerJob, uniqueName } from "./helpers/api";
 
 // Storage is per test file, so the counts below are this file's jobs: the two built-in ones and its own.

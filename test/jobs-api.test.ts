@@ -5,7 +5,6 @@ import { clock } from "../src/lib/clock";
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { alarmFor, inspect, settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
 const iso = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : null);

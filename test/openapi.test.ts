@@ -4,13 +4,27 @@ import { API_BASE, createApp } from "../src/app";
 import { OPENAPI_PATH } from "../src/routes/docs";
 import * as schemas from "../src/routes/schemas";
 import { call } from "./helpers/api";
+import { callWith } from "./helpers/call-with";
 
-type Operation = { security?: Record<string, string[]>[]; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> };
+type Response = { headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> };
+type Operation = {
+  operationId?: string;
+  security?: Record<string, string[]>[];
+  "x-required-role"?: string;
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  responses: Record<string, Response>;
+};
 type Document = {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
+  webhooks: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, { example?: unknown }>; securitySchemes: Record<string, unknown> };
 };
+
+/** Every operation of the document: method, path and the operation. */
+const operations = (doc: Document) =>
+  Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method, path, op, name: `${method.toUpperCase()} ${path}` })));
 
 async function getDocument(): Promise<Document> {
   const response = await call("GET", "/openapi.json", { token: null });
@@ -46,16 +60,97 @@ describe("GET /api/v1/scheduler/openapi.json", () => {
     expect(Object.keys(doc.paths).every((p) => p.startsWith(`${API_BASE}/`) && !p.startsWith(`${API_BASE}${API_BASE}`))).toBe(true);
   });
 
-  it("marks every change, the audit trail, notifications and reports as needing the bearer token, and no other read", async () => {
+  it("gives every operation a unique, readable operationId", async () => {
+    const doc = await getDocument();
+    const ids = operations(doc).map(({ name, op }) => {
+      expect(op.operationId, name).toMatch(/^[a-z][A-Za-z]+$/);
+      return op.operationId;
+    });
+    expect(new Set(ids).size).toBe(ids.length);
+    // The contract's five, by the names generators will give them.
+    expect(ids).toEqual(expect.arrayContaining(["listJobs", "registerJob", "triggerJob", "getLastResult", "deleteJob", "updateJob"]));
+  });
+
+  it("declares each operation's security and role: public reads take an optional key, personal data and changes need one", async () => {
     const doc = await getDocument();
     // Reads that carry personal data need the token even when other reads are public.
     const personal = /\/(audit|notifications|reports)(\/|$)/;
-    for (const [path, ops] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(ops)) {
-        const needsToken = method !== "get" || personal.test(path);
-        expect(op.security ?? [], `${method} ${path}`).toEqual(needsToken ? [{ bearerAuth: [] }] : []);
-        if (needsToken) expect(Object.keys(op.responses), `${method} ${path}`).toContain("401");
+    for (const { method, path, op, name } of operations(doc)) {
+      const role = op["x-required-role"];
+      expect(["none", "read", "operator", "admin"], name).toContain(role);
+      if (role === "none") {
+        expect(op.security, name).toEqual([]);
+      } else if (method === "get" && !personal.test(path)) {
+        // Public unless REQUIRE_AUTH_FOR_READS; a key is used when sent: optional bearer.
+        expect(op.security, name).toEqual([{}, { bearerAuth: [] }]);
+        expect(role, name).toBe("read");
+      } else {
+        expect(op.security, name).toEqual([{ bearerAuth: [] }]);
+        if (method !== "get") expect(["operator", "admin"], name).toContain(role);
       }
+    }
+  });
+
+  it("documents the errors the middleware in front of each operation can give", async () => {
+    const doc = await getDocument();
+    for (const { op, name } of operations(doc)) {
+      const statuses = Object.keys(op.responses);
+      const parameters = op.parameters ?? [];
+      const mayNeedKey = (op.security ?? []).some((requirement) => "bearerAuth" in requirement);
+      if (mayNeedKey) {
+        expect(statuses, name).toEqual(expect.arrayContaining(["401", "403", "429"]));
+        expect(op.responses["401"]!.headers, name).toHaveProperty("WWW-Authenticate");
+        expect(op.responses["429"]!.headers, name).toHaveProperty("Retry-After");
+      }
+      if (op.requestBody) expect(statuses, name).toEqual(expect.arrayContaining(["400", "413", "415"]));
+      if (parameters.length > 0) expect(statuses, name).toContain("400");
+      if (parameters.some((p) => p.in === "path")) expect(statuses, name).toContain("404");
+      if (parameters.some((p) => p.name === "if-match")) {
+        expect(statuses, name).toContain("412");
+        expect(op.responses["412"]!.headers, name).toHaveProperty("ETag");
+      }
+      if (op["x-required-role"] !== "none") expect(statuses.some((s) => s.startsWith("4")), name).toBe(true);
+    }
+  });
+
+  it("documents If-Match on PATCH and DELETE of a job, and ETag on the answers that carry it", async () => {
+    const doc = await getDocument();
+    const job = doc.paths[`${API_BASE}/jobs/{jobName}`]!;
+    for (const method of ["patch", "delete"]) {
+      expect(job[method]!.parameters, method).toContainEqual(expect.objectContaining({ name: "if-match", in: "header", required: false }));
+    }
+    expect(job.get!.responses["200"]!.headers).toHaveProperty("ETag");
+    expect(job.patch!.responses["200"]!.headers).toHaveProperty("ETag");
+    expect(doc.paths[`${API_BASE}/jobs`]!.post!.responses["201"]!.headers).toHaveProperty("ETag");
+  });
+
+  it("names the role the middleware really requires (x-required-role), checked by calling each operation", async () => {
+    const doc = await getDocument();
+    // One key per role (vitest.config.ts); the role just below each one is refused.
+    const KEY = { read: "test-key-read", operator: "test-key-ops", admin: "test-key-admin" } as const;
+    const BELOW = { operator: "read", admin: "operator" } as const;
+    for (const { method, path, op, name } of operations(doc)) {
+      const role = op["x-required-role"]!;
+      const url = path.slice(API_BASE.length).replace(/\{(\w+)\}/g, (_, param: string) => (param === "jobName" ? "no-such-job" : "999999999"));
+      // Any JSON object: the role is decided before the body is validated, and nothing valid is sent.
+      const body = op.requestBody ? {} : undefined;
+      const anonymous = await call(method.toUpperCase(), url, { token: null, body });
+      if (role === "none" || (op.security ?? []).some((requirement) => Object.keys(requirement).length === 0)) {
+        expect([401, 403], `${name} without a key`).not.toContain(anonymous.status);
+        // Locked reads need a key; what needs none ("none") still does not.
+        const locked = await callWith({ REQUIRE_AUTH_FOR_READS: "true" }, method.toUpperCase(), url, {});
+        if (role === "none") expect([401, 403], `${name} without a key, reads locked`).not.toContain(locked.status);
+        else expect(locked.status, `${name} without a key, reads locked`).toBe(401);
+        continue;
+      }
+      expect(anonymous.status, `${name} without a key`).toBe(401);
+      if (role === "read") continue;
+      const lower = BELOW[role as keyof typeof BELOW];
+      const refused = await call(method.toUpperCase(), url, { token: KEY[lower], body });
+      expect(refused.status, `${name} with a ${lower} key`).toBe(403);
+      expect(refused.json.error.details, name).toMatchObject({ required_role: role, role: lower });
+      const allowed = await call(method.toUpperCase(), url, { token: KEY[role as keyof typeof KEY], body: op.requestBody ? [] : undefined });
+      expect([401, 403], `${name} with a ${role} key`).not.toContain(allowed.status);
     }
   });
 

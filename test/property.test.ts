@@ -4,7 +4,6 @@ import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { dbSnapshot, jobRow } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /**
  * Issue 4: random bodies for POST /jobs and POST /jobs/:jobName/trigger never
@@ -95,9 +94,32 @@ function expectErrorShape(res: Awaited<ReturnType<typeof call>>) {
   expect(res.json.error.message.length).toBeGreaterThan(0);
 }
 
+/** The statuses a property's requests were answered with, each checked as it comes. */
+function answers() {
+  const statuses = new Set<number>();
+  return {
+    /** Never a 5xx; a 4xx has the error shape and changed nothing since `before`; anything else goes to `accepted`. */
+    async check(res: Awaited<ReturnType<typeof call>>, before: Awaited<ReturnType<typeof dbSnapshot>>, accepted: () => Promise<void>) {
+      statuses.add(res.status);
+      expect(res.status, res.text).toBeLessThan(500);
+      if (res.status >= 400) {
+        expectErrorShape(res);
+        expect(await dbSnapshot()).toEqual(before);
+      } else {
+        await accepted();
+      }
+    },
+    /** The generators reached both sides: refusals and `success` (a property that is never 2xx proves less). */
+    expectBothSides(success: number) {
+      expect([...statuses].some((s) => s >= 400)).toBe(true);
+      expect([...statuses]).toContain(success);
+    },
+  };
+}
+
 describe("property: random bodies", () => {
   it("POST /jobs: never a 5xx; a 4xx changes nothing; a 201 registers exactly that job", async () => {
-    const outcomes = new Map<number, number>();
+    const outcomes = answers();
     const body = fc.oneof(
       { arbitrary: asJson(anyJson), weight: 2 },
       { arbitrary: asJson(mixedRegistration), weight: 4 },
@@ -108,12 +130,7 @@ describe("property: random bodies", () => {
       fc.asyncProperty(body, async (sent) => {
         const before = await dbSnapshot();
         const res = await send("POST", "/jobs", sent);
-        outcomes.set(res.status, (outcomes.get(res.status) ?? 0) + 1);
-        expect(res.status, res.text).toBeLessThan(500);
-        if (res.status >= 400) {
-          expectErrorShape(res);
-          expect(await dbSnapshot()).toEqual(before);
-        } else {
+        await outcomes.check(res, before, async () => {
           expect(res.status).toBe(201);
           const name = (sent as { json: { job_name: string } }).json.job_name;
           expect(res.json.job_name).toBe(name);
@@ -122,14 +139,11 @@ describe("property: random bodies", () => {
           expect(after.jobs).toBe(before.jobs + 1);
           expect(after.audit).toBe(before.audit + 1);
           expect(after.runs).toBe(before.runs);
-        }
+        });
       }),
       { numRuns: NUM_RUNS },
     );
-    // The generators reach both sides: refusals and registrations (a property that is never 2xx proves less).
-    const statuses = [...outcomes.keys()];
-    expect(statuses.some((s) => s >= 400)).toBe(true);
-    expect(statuses).toContain(201);
+    outcomes.expectBothSides(201);
   });
 
   describe("POST /jobs/:jobName/trigger", () => {
@@ -144,31 +158,24 @@ describe("property: random bodies", () => {
     });
 
     it("never a 5xx; a 4xx changes nothing; a 202 records one run", async () => {
-      const outcomes = new Map<number, number>();
+      const outcomes = answers();
       const body = fc.oneof({ arbitrary: asJson(anyJson), weight: 2 }, { arbitrary: asJson(triggerBody), weight: 5 }, { arbitrary: rawText, weight: 1 });
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...jobs), body, async (job, sent) => {
           const before = await dbSnapshot();
           const res = await send("POST", `/jobs/${job}/trigger`, sent);
-          outcomes.set(res.status, (outcomes.get(res.status) ?? 0) + 1);
-          expect(res.status, res.text).toBeLessThan(500);
-          if (res.status >= 400) {
-            expectErrorShape(res);
-            expect(await dbSnapshot()).toEqual(before);
-          } else {
+          await outcomes.check(res, before, async () => {
             expect(res.status).toBe(202);
             expect(res.json).toMatchObject({ job_name: job, status: "running", run_id: expect.stringMatching(/^run-\d{4,}$/) });
             const after = await dbSnapshot();
             expect(after.runs).toBe(before.runs + 1);
             expect(after.audit).toBe(before.audit + 1);
             expect(after.jobs_digest).toBe(before.jobs_digest);
-          }
+          });
         }),
         { numRuns: NUM_RUNS },
       );
-      const statuses = [...outcomes.keys()];
-      expect(statuses.some((s) => s >= 400)).toBe(true);
-      expect(statuses).toContain(202);
+      outcomes.expectBothSides(202);
       // Let the runs this started finish before the file ends.
       for (const job of jobs) {
         const runs = await settled(job);

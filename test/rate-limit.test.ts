@@ -4,7 +4,6 @@ import wranglerToml from "../wrangler.toml?raw";
 import type { Env } from "../src/env";
 import worker from "../src/index";
 import { BASE, call, registerJob, TOKEN, uniqueName } from "./helpers/api";
-import "./helpers/test-handlers";
 
 /**
  * Issue 14, "Guessing keys": failed authentications are counted per client address

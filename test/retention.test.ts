@@ -7,7 +7,6 @@ import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { auditRows } from "./helpers/db-snapshot";
 import { jobRow, runsOf } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /** Issue 14, "Retention that keeps the right things". runRetention is called directly, and once through the supervisor's pass. */
 

@@ -7,7 +7,6 @@ import { BASE, call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { auditRows, dbSnapshot, jobRow } from "./helpers/db-snapshot";
 import { settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 /**
  * Issue 14, "Identities and roles". vitest.config.ts configures

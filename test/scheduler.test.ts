@@ -5,6 +5,7 @@ import { clock } from "../src/lib/clock";
 import { advanceClock, freezeClock, holdSleeps, setClock } from "./helpers/clock";
 import { alarmFor, FIRE_LEAD_MS, fireAlarm, holdNextBatch, inspect, jobRow, MINUTE, minuteFloor, rewriteStorage, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
 import { calls, failNext, gate } from "./helpers/test-handlers";
+import { JOB_STATE_KEY } from "../src/scheduler/alarm-plan";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 
 // The clock is frozen years ahead (FROZEN_START): no alarm set here comes due
@@ -56,7 +57,7 @@ describe("the alarm runs the job", () => {
     // The platform retries an alarm, or the object restarts mid-run: the same instant comes due again.
     await setNext(name, due);
     await fireAlarm(name);
-    await rewriteStorage(name, (kv) => kv.put("schedule", { ...kv.get<object>("schedule"), next: due })); // and a restart
+    await rewriteStorage(name, (kv) => kv.put(JOB_STATE_KEY, { ...kv.get<object>(JOB_STATE_KEY), next: due })); // and a restart
     await fireAlarm(name);
     const runs = await settled(name);
     expect(runs.filter((r) => r.scheduled_for === new Date(due).toISOString())).toHaveLength(1);
@@ -70,8 +71,8 @@ describe("the alarm runs the job", () => {
     await settled(name);
     // Rewrite its storage as the build before numbering kept it: no run count.
     await rewriteStorage(name, (kv) => {
-      const { runSeq: _dropped, ...schedule } = kv.get<Record<string, unknown>>("schedule")!;
-      kv.put("schedule", { ...schedule, next: minuteFloor(clockNow()) });
+      const { runSeq: _dropped, ...stored } = kv.get<Record<string, unknown>>(JOB_STATE_KEY)!;
+      kv.put(JOB_STATE_KEY, { ...stored, next: minuteFloor(clockNow()) });
     });
     await fireAlarm(name);
     const runs = await settled(name);

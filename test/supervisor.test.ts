@@ -7,7 +7,6 @@ const RUNS_KEPT_PER_JOB = RUN_CAPS.real;
 import { call, registerJob, uniqueName } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { alarmFor, fireAlarm, inspect, jobRow, MINUTE, minuteFloor, runsOf, schedulerOf, setNext, settled } from "./helpers/scheduler";
-import "./helpers/test-handlers";
 
 beforeEach(() => freezeClock());
 const supervisor = () => env.SUPERVISOR.getByName("supervisor");

@@ -1,10 +1,11 @@
 /**
  * The Worker the tests run: the service exactly as src/index.ts exports it,
- * with its JobScheduler given test-only hooks (a subclass, so the tests never
- * reach into the object's private fields).
+ * with its JobScheduler given test-only hooks and the test handlers beside the
+ * built-ins (a subclass, so the tests never reach into the object's private fields).
  */
 import { JobScheduler as ServiceJobScheduler } from "../src/scheduler/job-scheduler";
 import type { Hold } from "./helpers/hold";
+import { TEST_HANDLERS } from "./helpers/test-handlers";
 
 export { default, Supervisor } from "../src/index";
 
@@ -24,6 +25,7 @@ function heldStatement(statement: D1PreparedStatement, gate: Gate): D1PreparedSt
 }
 
 export class JobScheduler extends ServiceJobScheduler {
+  protected override readonly handlers = TEST_HANDLERS;
   /** Requests waiting for the owner's turn (so a race test knows the second request has arrived). */
   private waiting = 0;
 

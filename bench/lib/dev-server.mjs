@@ -5,10 +5,10 @@
 //
 // Why: `wrangler dev` always attaches its inspector proxy to workerd with
 // `Runtime.enable`, so every console.log in the Worker is also serialised for
-// DevTools on the thread that runs every object. Measured here: 1,000 log lines
-// in one request cost 530-700 ms with the CLI and about 90 ms without the
-// inspector (same worker, same workerd). Production has no inspector; the log
-// lines themselves are still written (to this process's stdout, like the CLI).
+// DevTools on the thread that runs every object, which makes logging cost several
+// times what it does without the inspector (bench/RESULTS.md, "The DevTools
+// inspector"). Production has no inspector; the log lines themselves are still
+// written (to this process's stdout, like the CLI).
 //   node bench/lib/dev-server.mjs <config> <port> <persist-dir>
 import { unstable_startWorker } from "wrangler";
 

@@ -9,5 +9,7 @@ window.addEventListener("load", () => {
     deepLinking: true,
     persistAuthorization: false,
     validatorUrl: null,
+    // Shows each operation's x-required-role (the role its key needs).
+    showExtensions: true,
   });
 });

@@ -1,42 +1,32 @@
 /**
- * The job page's only script: acts through the public API with the bearer
- * token the operator typed, kept in sessionStorage (this tab only, gone when
- * it closes; never a cookie, never sent to the page's own routes).
- * Everything it needs comes from data- attributes, so no value is templated into code.
+ * The job page's script: acts through the public API with the bearer token
+ * the operator typed (kept as token-script.ts says). Everything it needs comes
+ * from data- attributes, so no value is templated into code.
  */
 export const ACTIONS_SCRIPT = `
 (() => {
-  const TOKEN_KEY = "nightly-scheduler.token";
   const FLASH_KEY = "nightly-scheduler.flash";
   const root = document.querySelector("[data-job-api]");
   if (!root) return;
   const api = root.dataset.jobApi;
   // Pause and resume change the job only as this page showed it (If-Match), never over someone else's change.
   const shownVersion = '"' + root.dataset.jobVersion + '"';
-  const status = document.getElementById("action-status");
-  const tokenForm = document.getElementById("token-form");
-  const tokenInput = document.getElementById("token");
+  const { say } = dashboard;
   const tokenSet = document.getElementById("token-set");
   const buttons = [...document.querySelectorAll("button[data-action]")];
 
-  const say = (text, isError) => { status.textContent = text; status.className = isError ? "error" : ""; };
   const showToken = () => {
-    const has = !!sessionStorage.getItem(TOKEN_KEY);
-    tokenForm.hidden = has;
+    const has = !!dashboard.token();
+    dashboard.tokenForm.hidden = has;
     tokenSet.hidden = !has;
   };
 
-  tokenForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const value = tokenInput.value.trim();
-    if (!value) return say("Enter the API token (SCHEDULER_API_TOKEN).", true);
-    sessionStorage.setItem(TOKEN_KEY, value);
-    tokenInput.value = "";
+  dashboard.onTokenKept(() => {
     showToken();
     say("Token kept for this browser tab.");
   });
   document.getElementById("token-forget").addEventListener("click", () => {
-    sessionStorage.removeItem(TOKEN_KEY);
+    dashboard.forgetToken();
     showToken();
     say("Token forgotten.");
   });
@@ -51,8 +41,8 @@ export const ACTIONS_SCRIPT = `
   for (const button of buttons) {
     button.addEventListener("click", async () => {
       const action = ACTIONS[button.dataset.action];
-      const token = sessionStorage.getItem(TOKEN_KEY);
-      if (!token) { say("Enter the API token first.", true); tokenInput.focus(); return; }
+      const token = dashboard.token();
+      if (!token) { say("Enter the API token first.", true); dashboard.tokenInput.focus(); return; }
       buttons.forEach((b) => (b.disabled = true));
       say(button.textContent + "…");
       try {
@@ -72,7 +62,7 @@ export const ACTIONS_SCRIPT = `
           return;
         }
         if (!response.ok) {
-          if (response.status === 401) { sessionStorage.removeItem(TOKEN_KEY); showToken(); }
+          if (response.status === 401) { dashboard.forgetToken(); showToken(); }
           say(button.textContent + " failed (" + response.status + "): " + (body && body.error ? body.error.message : response.statusText), true);
           return;
         }

@@ -1,19 +1,15 @@
 /**
  * The Deliveries and Reports pages' script. Notifications and reports carry
  * personal data, so the API serves them only with the bearer token; the page
- * asks for it (kept in sessionStorage, this tab only, as on the job page) and
+ * asks for it (kept as token-script.ts says, as on the job page) and
  * renders what the API returns. Everything goes through textContent, never HTML.
  */
 export const DELIVERY_SCRIPT = `
 (() => {
-  const TOKEN_KEY = "nightly-scheduler.token";
   const API = "/api/v1/scheduler";
   const root = document.querySelector("[data-view]");
   if (!root) return;
-  const status = document.getElementById("action-status");
-  const tokenForm = document.getElementById("token-form");
-  const tokenInput = document.getElementById("token");
-  const say = (text, isError) => { status.textContent = text; status.className = isError ? "error" : ""; };
+  const { say, tokenForm, tokenInput } = dashboard;
   const el = (tag, props, ...children) => {
     const node = document.createElement(tag);
     Object.assign(node, props || {});
@@ -24,11 +20,11 @@ export const DELIVERY_SCRIPT = `
   const td = (label, ...children) => { const cell = el("td", {}, ...children); cell.dataset.label = label; return cell; };
 
   async function api(path, init) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
+    const token = dashboard.token();
     if (!token) throw Object.assign(new Error("Enter the API token (SCHEDULER_API_TOKEN) to see this page."), { needsToken: true });
     const response = await fetch(API + path, { ...init, headers: { authorization: "Bearer " + token, "content-type": "application/json" } });
     const body = await response.json().catch(() => null);
-    if (response.status === 401) { sessionStorage.removeItem(TOKEN_KEY); throw Object.assign(new Error("The token was refused; enter it again."), { needsToken: true }); }
+    if (response.status === 401) { dashboard.forgetToken(); throw Object.assign(new Error("The token was refused; enter it again."), { needsToken: true }); }
     if (!response.ok) throw new Error((body && body.error ? body.error.message : response.statusText) + " (HTTP " + response.status + ")");
     return body;
   }
@@ -124,16 +120,11 @@ export const DELIVERY_SCRIPT = `
 
   const VIEWS = { deliveries: loadDeliveries, reports: loadReports, report: loadReport };
   async function load() {
-    tokenForm.hidden = !!sessionStorage.getItem(TOKEN_KEY);
+    tokenForm.hidden = !!dashboard.token();
     try { await VIEWS[root.dataset.view](); }
     catch (error) { say(error.message, true); if (error.needsToken) { tokenForm.hidden = false; tokenInput.focus(); } }
   }
-  tokenForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const value = tokenInput.value.trim();
-    if (!value) return say("Enter the API token (SCHEDULER_API_TOKEN).", true);
-    sessionStorage.setItem(TOKEN_KEY, value);
-    tokenInput.value = "";
+  dashboard.onTokenKept(() => {
     say("");
     load();
   });

@@ -16,6 +16,7 @@ import { JobPage } from "./job-page";
 import { JobsPage } from "./jobs-page";
 import { ACTIONS_SCRIPT } from "./actions-script";
 import { DELIVERY_SCRIPT } from "./delivery-script";
+import { TOKEN_SCRIPT } from "./token-script";
 import { DASHBOARD_CSS, Layout } from "./layout";
 
 const JOBS_PER_PAGE = 50;
@@ -66,7 +67,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
   // The page's style and script as files on this origin (CSP: 'self', nothing inline).
   .get("/dashboard.css", (c) => c.body(DASHBOARD_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }))
   .get("/dashboard.js", (c) =>
-    c.body(ACTIONS_SCRIPT + DELIVERY_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+    c.body(TOKEN_SCRIPT + ACTIONS_SCRIPT + DELIVERY_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
   )
   .get("/", pageGuard, async (c) => {
     const { page } = PageQuery.parse({ page: c.req.query("page") });

@@ -21,3 +21,9 @@ export function statement(db: Db, query: SQL) {
   const raw = db.run(query);
   return Object.assign(raw, { stmt: db.$client.prepare(raw.getQuery().sql) });
 }
+
+/** The same for a statement whose rows the batch hands back (a SELECT, or RETURNING). */
+export function rowsStatement<Row>(db: Db, query: SQL) {
+  const raw = db.all<Row>(query);
+  return Object.assign(raw, { stmt: db.$client.prepare(raw.getQuery().sql) });
+}

@@ -23,7 +23,11 @@ export interface DeliveryConfig {
   retentionDays: number;
   retryBaseSeconds: number;
   maxAttempts: number;
-  /** Requests in flight to receivers per consumer batch (NOTIFY_MAX_IN_FLIGHT, default 50). */
+  /**
+   * Requests in flight to receivers per consumer batch (NOTIFY_MAX_IN_FLIGHT, default 50).
+   * With the consumer's max_concurrency = 1 (wrangler.toml) it is the cap on what the
+   * first night's backlog puts on a receiver at once.
+   */
   maxInFlight: number;
   /** Exactly what is wrong. While any is listed, nothing is sent (see the consumer). */
   problems: string[];

@@ -2,7 +2,7 @@ import { createDb, type Db } from "../db/client";
 import type { NotificationRow } from "../db/platform-schema";
 import type { Env, NotificationMessage } from "../env";
 import { clock } from "../lib/clock";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { claimRows, finishRows, markDeadLettered, noteNotSent, type RowResult } from "../repositories/outbox-repo";
 import { deliveryConfig } from "./config";
@@ -13,11 +13,6 @@ import { backoffSeconds, MAX_DELAY_SECONDS } from "./outcome";
 export const NOTIFICATIONS_QUEUE = "nightly-notifications";
 export const DEAD_LETTER_QUEUE = "nightly-notifications-dlq";
 
-/**
- * Requests in flight from one batch by default (NOTIFY_MAX_IN_FLIGHT). With the
- * consumer's max_concurrency = 1 (wrangler.toml) it is the cap on what the
- * first night's backlog puts on a receiver at once.
- */
 /** A claim outlives the slowest batch: 100 messages, at least 4 in flight (config), 10 s timeout each = 250 s. */
 export const LEASE_MS = 5 * 60_000;
 /** A queue delay and a row's due time come from different clocks; this much early is still due. */
@@ -28,7 +23,8 @@ function idOf(message: Message<unknown>): number | null {
   return typeof body?.id === "number" && Number.isSafeInteger(body.id) && body.id > 0 ? body.id : null;
 }
 
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs `fn` on every item, at most `limit` at a time. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await fn(items[next++]!);

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { markQueued, pendingIdsOfRun } from "../repositories/outbox-repo";
 

@@ -1,6 +1,6 @@
 import type { Db } from "../db/client";
 import type { Env } from "../env";
-import { isoMs } from "../lib/ids";
+import { DAY_MS, isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { listOverdueUnsent, pruneSent, releaseExpiredLeases } from "../repositories/outbox-repo";
 import { deliveryConfig } from "./config";
@@ -30,7 +30,7 @@ export async function sweepOutbox(env: Env, db: Db, now: Date): Promise<SweepRep
   const overdue = await listOverdueUnsent(db, isoMs(now.getTime() - REQUEUE_AFTER_MS), SWEEP_LIMIT);
   const ids = [...new Set([...released, ...overdue])];
   if (ids.length > 0) await enqueueIds(env, db, ids, now);
-  const pruned = await pruneSent(db, isoMs(now.getTime() - config.retentionDays * 86_400_000), SWEEP_LIMIT);
+  const pruned = await pruneSent(db, isoMs(now.getTime() - config.retentionDays * DAY_MS), SWEEP_LIMIT);
   const report = { requeued: ids.length, leases_expired: released.length, pruned };
   if (ids.length > 0 || pruned > 0) logEvent("delivery.sweep", { ...report });
   return report;

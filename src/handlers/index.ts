@@ -17,32 +17,32 @@ export function oneStep(run: (ctx: HandlerContext) => Promise<ResultSummary>): J
   };
 }
 
-// A Map, not an object literal: "constructor" or "__proto__" must never look like a handler.
-const registry = new Map<string, JobHandler>([
-  ["checkCertificationExpiry", checkCertificationExpiry],
-  ["liftExpiredPauses", liftExpiredPauses],
-  ["generateWeeklyExpiryReport", generateWeeklyExpiryReport],
-]);
-
-/** The handler registered under this name: the job's object calls its `step` once per invocation. */
-export function getHandler(name: string): JobHandler | undefined {
-  return registry.get(name);
-}
-
-export function isHandlerName(name: string): boolean {
-  return registry.has(name);
-}
-
-export function handlerNames(): string[] {
-  return [...registry.keys()].sort();
-}
+/**
+ * The handlers a job can name, by name. The registry is the only place
+ * handlers come from: the API can only name what is in it, and the job's object
+ * calls the named handler's `step` once per invocation. A Map, not an object
+ * literal: "constructor" or "__proto__" must never look like a handler.
+ */
+export type HandlerRegistry = ReadonlyMap<string, JobHandler>;
 
 /**
- * Adds a handler in code. The registry is the only place handlers come from;
- * the API can only name what is registered here.
+ * The built-in handlers, plus `extra` (the test and benchmark Workers' own;
+ * a deployment runs the built-ins only). A built-in cannot be replaced.
  */
-export function registerHandler(name: string, handler: JobHandler): void {
-  registry.set(name, handler);
+export function handlerRegistry(extra: Record<string, JobHandler> = {}): HandlerRegistry {
+  const registry = new Map<string, JobHandler>(Object.entries(extra));
+  registry.set("checkCertificationExpiry", checkCertificationExpiry);
+  registry.set("liftExpiredPauses", liftExpiredPauses);
+  registry.set("generateWeeklyExpiryReport", generateWeeklyExpiryReport);
+  return registry;
+}
+
+/** What the service's JobScheduler runs. */
+export const BUILT_IN_HANDLERS: HandlerRegistry = handlerRegistry();
+
+/** The registry's names in order, for a refusal that lists them. */
+export function handlerNames(registry: HandlerRegistry): string[] {
+  return [...registry.keys()].sort();
 }
 
 export type { HandlerContext, JobHandler, ResultSummary, StepResult } from "./types";

@@ -8,13 +8,3 @@ export function parseRunId(runId: string): number | null {
   const match = /^run-(\d{1,15})$/.exec(runId);
   return match ? Number(match[1]) : null;
 }
-
-/** ISO-8601 UTC with a Z, to the second, as the contract prints times. */
-export function iso(date: Date | number): string {
-  return new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** ISO-8601 UTC with milliseconds, for start and end times of runs. */
-export function isoMs(date: Date | number): string {
-  return new Date(date).toISOString();
-}

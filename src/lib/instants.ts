@@ -1,4 +1,16 @@
+// Instants as the service stores and prints them: ISO-8601 UTC, parsed strictly.
+
 export const DAY_MS = 86_400_000;
+
+/** ISO-8601 UTC with a Z, to the second, as the contract prints times. */
+export function iso(date: Date | number): string {
+  return new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** ISO-8601 UTC with milliseconds, for start and end times of runs. */
+export function isoMs(date: Date | number): string {
+  return new Date(date).toISOString();
+}
 
 // Date-only, or date + time with an explicit zone. A time without a zone is
 // ambiguous (local to whom?), so it is a bad row, not a guess.

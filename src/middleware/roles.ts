@@ -59,9 +59,10 @@ export function pauseOrResumeIsOperator(maxBytes: number) {
  */
 export function registerRoles(app: Hono<AppEnv>, base: string, maxBodyBytes: number): void {
   app.on("GET", `${base}/audit`, requireRole("read"));
+  // Before the read guard below, which also matches it: the first guard to pass a request decides.
+  app.on("POST", `${base}/notifications/:id/retry`, requireRole("operator"));
   // Notifications and reports hold personal data (mentors' emails): a key even when reads are public.
   for (const path of ["/notifications", "/notifications/*", "/reports", "/reports/*"]) app.use(`${base}${path}`, requireRole("read"));
-  app.on("POST", `${base}/notifications/:id/retry`, requireRole("operator"));
   app.on("POST", `${base}/jobs/:jobName/trigger`, requireRole("operator"));
   app.on("PATCH", `${base}/jobs/:jobName`, requireRole(pauseOrResumeIsOperator(maxBodyBytes)));
 }

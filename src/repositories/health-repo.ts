@@ -4,9 +4,9 @@ import { mentors } from "../db/platform-schema";
 import { jobs } from "../db/schema";
 
 /** A trivial query through D1, timed: the storage round trip the health check reports. */
-export async function pingStorage(d1: D1Database): Promise<number> {
+export async function pingStorage(db: Db): Promise<number> {
   const started = performance.now();
-  await d1.prepare("SELECT 1 AS ok").first();
+  await db.$client.prepare("SELECT 1 AS ok").first();
   return Math.round(performance.now() - started);
 }
 

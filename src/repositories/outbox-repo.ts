@@ -1,13 +1,21 @@
-import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { auditStatement } from "./audit-repo";
-import { auditLog } from "../db/schema";
+import { auditStatement, type AuditEntry } from "./audit-repo";
 import { notificationOutbox as outbox, type NotificationRow, type OutboxStatus } from "../db/platform-schema";
+import { newestFirst } from "./paging";
 import { jsonList } from "./platform-repo";
 
 // Every outbox write after a run's commit. Claims and results are conditional
 // (status, lease token), so a redelivered message, the sweep and a retry can
 // race freely: at most one of them holds a row, and a sent row stays sent.
+
+/**
+ * The status column with SQLite's unary `+`, for writes that name their rows
+ * by id: it keeps the planner from driving the statement from the status index
+ * (every pending or sending row of a backlog, each checked against the id list)
+ * instead of looking up the listed ids, so the cost follows the list, not the backlog.
+ */
+const statusOfListed = sql<OutboxStatus>`+${outbox.status}`;
 
 /**
  * Claims the rows among `ids` that may be sent now: unsent and due (a little
@@ -23,8 +31,8 @@ export async function claimRows(db: Db, ids: readonly number[], now: string, due
       and(
         inArray(outbox.notificationId, jsonList(ids)),
         or(
-          and(inArray(outbox.status, ["pending", "failed"]), or(isNull(outbox.nextAttemptAt), lte(outbox.nextAttemptAt, dueBy))),
-          and(eq(outbox.status, "sending"), lte(outbox.leaseUntil, now)),
+          and(inArray(statusOfListed, ["pending", "failed"]), or(isNull(outbox.nextAttemptAt), lte(outbox.nextAttemptAt, dueBy))),
+          and(eq(statusOfListed, "sending"), lte(outbox.leaseUntil, now)),
         ),
       ),
     )
@@ -71,7 +79,7 @@ export async function finishRows(db: Db, token: string, results: readonly RowRes
       lease_until = NULL,
       lease_token = NULL
     FROM json_each(${list}) AS r
-    WHERE ${outbox.notificationId} = ${field("id")} AND ${outbox.status} = 'sending' AND ${outbox.leaseToken} = ${token}`);
+    WHERE ${outbox.notificationId} = ${field("id")} AND ${statusOfListed} = 'sending' AND ${outbox.leaseToken} = ${token}`);
 }
 
 /** Notes on unsent rows why nothing was sent (delivery misconfigured); the sweep queues them again later. */
@@ -80,7 +88,7 @@ export async function noteNotSent(db: Db, ids: readonly number[], error: string,
   await db
     .update(outbox)
     .set({ lastError: error, nextAttemptAt: now })
-    .where(and(inArray(outbox.notificationId, jsonList(ids)), inArray(outbox.status, ["pending", "failed"])));
+    .where(and(inArray(outbox.notificationId, jsonList(ids)), inArray(statusOfListed, ["pending", "failed"])));
 }
 
 /** Ids of a run's rows still pending, in id order, after `afterId`. */
@@ -112,7 +120,7 @@ export async function markQueued(db: Db, ids: readonly number[], at: string): Pr
       and(
         inArray(outbox.notificationId, jsonList(ids)),
         // A row the consumer already failed meanwhile keeps its backoff time.
-        or(eq(outbox.status, "pending"), and(eq(outbox.status, "failed"), lte(outbox.nextAttemptAt, at))),
+        or(eq(statusOfListed, "pending"), and(eq(statusOfListed, "failed"), lte(outbox.nextAttemptAt, at))),
       ),
     );
 }
@@ -178,7 +186,7 @@ export async function markDeadLettered(db: Db, ids: readonly number[], now: stri
     .where(
       and(
         inArray(outbox.notificationId, jsonList(ids)),
-        or(inArray(outbox.status, ["pending", "failed"]), and(eq(outbox.status, "sending"), lte(outbox.leaseUntil, now))),
+        or(inArray(statusOfListed, ["pending", "failed"]), and(eq(statusOfListed, "sending"), lte(outbox.leaseUntil, now))),
       ),
     );
 }
@@ -194,19 +202,20 @@ export interface OutboxFilter {
 
 /** Newest first. */
 export function listNotifications(db: Db, filter: OutboxFilter, limit: number): Promise<NotificationRow[]> {
-  const where: SQL[] = [];
-  if (filter.status) where.push(eq(outbox.status, filter.status));
-  if (filter.kind) where.push(eq(outbox.kind, filter.kind));
-  if (filter.mentorId) where.push(eq(outbox.mentorId, filter.mentorId));
-  if (filter.runId) where.push(eq(outbox.createdByRun, filter.runId));
-  if (filter.jobName) where.push(eq(outbox.jobName, filter.jobName));
-  if (filter.beforeId !== undefined) where.push(lt(outbox.notificationId, filter.beforeId));
-  return db
-    .select()
-    .from(outbox)
-    .where(where.length ? and(...where) : undefined)
-    .orderBy(desc(outbox.notificationId))
-    .limit(limit);
+  return newestFirst(
+    db,
+    outbox,
+    outbox.notificationId,
+    [
+      filter.status ? eq(outbox.status, filter.status) : undefined,
+      filter.kind ? eq(outbox.kind, filter.kind) : undefined,
+      filter.mentorId ? eq(outbox.mentorId, filter.mentorId) : undefined,
+      filter.runId ? eq(outbox.createdByRun, filter.runId) : undefined,
+      filter.jobName ? eq(outbox.jobName, filter.jobName) : undefined,
+    ],
+    filter.beforeId,
+    limit,
+  );
 }
 
 export function findNotification(db: Db, id: number): Promise<NotificationRow | undefined> {
@@ -229,7 +238,7 @@ export async function resetForRetry(
   db: Db,
   id: number,
   now: string,
-  audit: typeof auditLog.$inferInsert,
+  audit: AuditEntry,
 ): Promise<NotificationRow | undefined> {
   const [updated] = await db.batch([
     db

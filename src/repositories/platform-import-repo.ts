@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { certifications, mentors, pauses } from "../db/platform-schema";
-import { auditLog } from "../db/schema";
+import { auditStatementReturningAfter, type AuditEntry } from "./audit-repo";
 
 // The import API's SQL (docs/platform-data.md). Every write of one request is
 // ONE D1 batch, which D1 runs as one transaction: the rows and the audit entry
@@ -56,7 +56,7 @@ const selectRows = (rows: readonly unknown[], columns: SQL[]): SQL =>
   sql`SELECT ${sql.join(columns, sql`, `)} FROM json_each(${JSON.stringify(rows)}) WHERE true`;
 
 /** An audit entry without its `after`, which the repository fills with the counts. */
-export type AuditBase = Omit<typeof auditLog.$inferInsert, "after" | "before">;
+export type AuditBase = Omit<AuditEntry, "after">;
 
 /**
  * The request's audit row, FIRST in its batch: `after` is a JSON object of
@@ -66,10 +66,7 @@ export type AuditBase = Omit<typeof auditLog.$inferInsert, "after" | "before">;
  */
 function auditCounts(db: Db, base: AuditBase, counts: Record<string, SQL>) {
   const pairs = Object.entries(counts).flatMap(([key, value]) => [sql`${key}`, value]);
-  return db
-    .insert(auditLog)
-    .values({ ...base, before: null, after: sql`json_object(${sql.join(pairs, sql`, `)})` })
-    .returning({ after: auditLog.after });
+  return auditStatementReturningAfter(db, { ...base, before: null, after: sql`json_object(${sql.join(pairs, sql`, `)})` });
 }
 
 /** `(SELECT count(*) FROM table WHERE column IN ids)` as a counts entry. */
@@ -80,7 +77,7 @@ type Counts<K extends string> = Record<K, number>;
 
 async function run<K extends string>(db: Db, audit: ReturnType<typeof auditCounts>, writes: BatchItem<"sqlite">[]): Promise<Counts<K>> {
   const [returned] = await db.batch([audit, ...writes]);
-  return returned[0]!.after as Counts<K>;
+  return JSON.parse(returned[0]!.after) as Counts<K>;
 }
 
 /**

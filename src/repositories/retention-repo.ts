@@ -1,4 +1,6 @@
-import type { Db } from "../db/client";
+import { sql, type SQL } from "drizzle-orm";
+import { statement, type Db } from "../db/client";
+import { auditStatement } from "./audit-repo";
 
 /** The statements retention runs; each deletes at most `limit` rows, so one pass stays small. */
 
@@ -48,21 +50,15 @@ export interface PruneRecord {
  * Runs a bounded DELETE and, in the same transaction, an audit row saying how many
  * rows it deleted (only when that is not zero: a pass that prunes nothing leaves no row).
  */
-async function deleteAndRecord(db: Db, del: D1PreparedStatement, record: PruneRecord): Promise<number> {
-  const d1 = db.$client;
-  const pairs = Object.entries(record.details).flatMap(([k, v]) => [k, v]);
-  const placeholders = pairs.map((_, i) => `?${i + 3}`).join(", ");
-  const [deleted] = await d1.batch([
-    del,
-    d1
-      .prepare(
-        `INSERT INTO audit_log (at, action, job_name, actor, before, after)
-         SELECT ?1, 'retention_prune', '', 'retention', NULL, json_object(?2, changes()${placeholders ? `, ${placeholders}` : ""})
-         WHERE changes() > 0`,
-      )
-      .bind(record.at, record.counted, ...pairs),
+async function deleteAndRecord(db: Db, del: SQL, record: PruneRecord): Promise<number> {
+  // changes() in the audit row's statement is the DELETE's, the statement before it in the batch.
+  const pairs = Object.entries(record.details).flatMap(([key, value]) => [sql`${key}`, sql`${value}`]);
+  const after = sql`json_object(${sql.join([sql`${record.counted}`, sql`changes()`, ...pairs], sql`, `)})`;
+  const [deleted] = await db.batch([
+    statement(db, del),
+    auditStatement(db, { at: record.at, action: "retention_prune", jobName: "", actor: "retention", before: null, after }, { when: sql`changes() > 0` }),
   ]);
-  return deleted?.meta.changes ?? 0;
+  return deleted.meta.changes ?? 0;
 }
 
 /**
@@ -71,23 +67,18 @@ async function deleteAndRecord(db: Db, del: D1PreparedStatement, record: PruneRe
  * which started before `cutoff`. The deletion's audit row is how its time is known.
  */
 export function pruneRunsOfDeletedJobs(db: Db, cutoff: string, lookbackFrom: string, limit: number, record: PruneRecord): Promise<number> {
-  const del = db.$client
-    .prepare(
-      `DELETE FROM runs WHERE seq IN (
-         SELECT r.seq FROM audit_log a JOIN runs r ON r.job_name = a.job_name
-         WHERE a.action IN ('delete', 'register_rolled_back') AND a.at < ?1 AND a.at >= ?2
-           AND r.started_at < ?1 AND r.status != 'running'
-           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = r.job_id)
-         LIMIT ?3)`,
-    )
-    .bind(cutoff, lookbackFrom, limit);
+  const del = sql`
+    DELETE FROM runs WHERE seq IN (
+      SELECT r.seq FROM audit_log a JOIN runs r ON r.job_name = a.job_name
+      WHERE a.action IN ('delete', 'register_rolled_back') AND a.at < ${cutoff} AND a.at >= ${lookbackFrom}
+        AND r.started_at < ${cutoff} AND r.status != 'running'
+        AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = r.job_id)
+      LIMIT ${limit})`;
   return deleteAndRecord(db, del, record);
 }
 
 /** Audit rows older than `cutoff`, oldest first, at most `limit`. */
 export function pruneAudit(db: Db, cutoff: string, limit: number, record: PruneRecord): Promise<number> {
-  const del = db.$client
-    .prepare(`DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ?1 ORDER BY at LIMIT ?2)`)
-    .bind(cutoff, limit);
+  const del = sql`DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ${cutoff} ORDER BY at LIMIT ${limit})`;
   return deleteAndRecord(db, del, record);
 }

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { registerWebhooks } from "../openapi/webhooks";
 
 export const OPENAPI_PATH = "/api/v1/scheduler/openapi.json";
 
@@ -11,6 +12,9 @@ const DESCRIPTION = [
   "Changes (POST, PATCH, DELETE) and the audit trail need `Authorization: Bearer <key>`; reads need it only when the server sets `REQUIRE_AUTH_FOR_READS`.",
   "Keys have roles: `read` (the audit and other personal data), `operator` (also trigger, dry-run, pause and resume: PATCH with only `is_active`), `admin` (everything). A key without the role a request needs gets 403 naming it.",
   "Every error is `{ \"error\": { \"code\", \"message\", \"details\"? } }` (schema `Error`).",
+  "Each operation names the role its key needs in `x-required-role`.",
+  "",
+  "What this service sends is under **Webhooks**: each event type's body, POSTed to NOTIFY_WEBHOOK_URL and signed as Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).",
 ].join("\n");
 
 const DOCS_PAGE = `<!doctype html>
@@ -40,6 +44,7 @@ export function registerDocs(app: OpenAPIHono<AppEnv>): void {
     scheme: "bearer",
     description: "An API key: a named key with a role (SCHEDULER_API_KEYS), or the unnamed admin token (SCHEDULER_API_TOKEN).",
   });
+  registerWebhooks(app);
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",
     info: { title: "Nightly Scheduler API", version: "1.0.0", description: DESCRIPTION },

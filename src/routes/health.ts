@@ -1,22 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { createDb } from "../db/client";
-import type { Env } from "../env";
-import { clock } from "../lib/clock";
-import { iso, isoMs } from "../lib/ids";
-import { logEvent } from "../lib/log";
-import { settingProblems } from "../lib/settings";
-import { configuredKeys } from "../middleware/auth";
-import { countActiveMentors, listOverdueNames, pingStorage } from "../repositories/health-repo";
-import { countActiveAndOverdue, countJobs } from "../repositories/jobs-repo";
-import { deliveryConfig } from "../delivery/config";
-import { countByStatus } from "../repositories/outbox-repo";
-import { HEALTH_ALERTS_SHOWN, openAlertsForHealth } from "../services/alerts-service";
+import { access, json } from "../openapi/operations";
+import { HEALTH_ALERTS_SHOWN } from "../services/alerts-service";
+import { checkHealth, OVERDUE_NAMES_SHOWN } from "../services/health-service";
 import { AlertSchema } from "./schemas";
-
-/** An active job whose next_run_at is older than this is overdue (its alarm did not fire). */
-export const OVERDUE_AFTER_MS = 60_000;
-const OVERDUE_NAMES_SHOWN = 10;
 
 export const HealthSchema = z
   .object({
@@ -58,7 +45,7 @@ export const HealthSchema = z
         listed: z.array(AlertSchema).openapi({ description: `The newest ${HEALTH_ALERTS_SHOWN} open alerts` }),
       })
       .nullable()
-      .openapi({ description: "Open alerts of jobs (docs/alerts.md): a job's trouble, not the service's, so never a 503 by itself; null when storage is unreachable" }),
+      .openapi({ description: "Open alerts of jobs (docs/alerts.md): a job's trouble, not the service's, so never a 503 by itself; null when they cannot be read" }),
     delivery: z
       .object({
         channel: z.string().openapi({ description: 'How mentor notices go out (NOTIFY_CHANNEL): "email" or "webhook"' }),
@@ -95,115 +82,19 @@ export const HealthSchema = z
       },
     },
   });
-export type Health = z.infer<typeof HealthSchema>;
-
-async function lastSelfRepairAt(env: Env): Promise<string | null> {
-  try {
-    const pass = await env.SUPERVISOR.getByName("supervisor").lastPass();
-    return pass ? iso(new Date(pass.at)) : null;
-  } catch {
-    return null; // the supervisor is not essential to answering; overdue jobs show its absence
-  }
-}
-
-type StorageCheck =
-  | { ok: true; roundTripMs: number; jobs: NonNullable<Health["jobs"]> }
-  | { ok: false };
-
-async function checkStorage(d1: D1Database, now: Date): Promise<StorageCheck> {
-  try {
-    const roundTripMs = await pingStorage(d1);
-    const db = createDb(d1);
-    const before = isoMs(now.getTime() - OVERDUE_AFTER_MS);
-    const [total, counts, overdueNames] = await Promise.all([
-      countJobs(db),
-      countActiveAndOverdue(db, before),
-      listOverdueNames(db, before, OVERDUE_NAMES_SHOWN),
-    ]);
-    return { ok: true, roundTripMs, jobs: { total, ...counts, overdue_job_names: overdueNames } };
-  } catch (error) {
-    // The raw text (SQL, binding names, internals) is for the log, not for a public page.
-    logEvent("health.storage_error", { error: String(error), stack: (error as Error)?.stack }, "error");
-    return { ok: false };
-  }
-}
-
-/**
- * Whether the built-in jobs have anything to act on. A deployment whose
- * platform never imported (or never shared) its mentors would otherwise see a
- * nightly check of 0 mentors succeed every night; this says so from day one.
- */
-async function checkPlatform(d1: D1Database): Promise<Health["platform"]> {
-  const howTo = "import them (PUT /api/v1/scheduler/platform/mentors) or share the platform's database; see docs/platform-data.md";
-  try {
-    const active = await countActiveMentors(createDb(d1));
-    if (active > 0) return { status: "ok", active_mentors: active };
-    return { status: "warning", active_mentors: 0, message: `0 active mentors: the nightly certification check has nothing to check; ${howTo}.` };
-  } catch (error) {
-    // D1's own text stays in the log (issue 14: nothing raw on the public side).
-    logEvent("health.platform_unreadable", { error: String(error) }, "warn");
-    return { status: "warning", active_mentors: null, message: `The mentors table cannot be read (the details are in the service's log); ${howTo}.` };
-  }
-}
-
-/** The health of the service, from D1 and the supervisor. Never throws. */
-export async function checkHealth(env: Env): Promise<Health> {
-  const now = clock.now();
-  const config = deliveryConfig(env);
-  const [storage, lastRepair, platform, notifications, alerts] = await Promise.all([
-    checkStorage(env.DB, now),
-    lastSelfRepairAt(env),
-    checkPlatform(env.DB),
-    countByStatus(createDb(env.DB)).catch(() => null),
-    openAlertsForHealth(createDb(env.DB)).catch(() => null),
-  ]);
-  const problems: string[] = [];
-  if (!storage.ok) problems.push("storage (D1) is unreachable (the details are in the service's log)");
-  else if (storage.jobs.overdue > 0) {
-    problems.push(
-      `${storage.jobs.overdue} active job(s) overdue (next_run_at more than ${OVERDUE_AFTER_MS / 1000} s in the past): ` +
-        storage.jobs.overdue_job_names.join(", "),
-    );
-  }
-  const settings = settingProblems(env, configuredKeys(env).problems);
-  for (const bad of settings) problems.push(`setting ${bad.setting}: ${bad.message}`);
-  for (const problem of config.problems) problems.push(`delivery: ${problem}`);
-  return {
-    status: problems.length === 0 ? "ok" : "failing",
-    checked_at: iso(now),
-    problems,
-    storage: storage.ok
-      ? { reachable: true, round_trip_ms: storage.roundTripMs }
-      : { reachable: false, round_trip_ms: null, error: { code: "storage_unreachable" as const, message: "The database did not answer." } },
-    settings,
-    jobs: storage.ok ? storage.jobs : null,
-    last_self_repair_at: lastRepair,
-    platform,
-    alerts,
-    delivery: {
-      channel: config.channel,
-      webhook: config.webhook !== null,
-      email: config.email !== null,
-      report_recipients: config.reportRecipients.length,
-      alert_recipients: config.alertRecipients.length,
-      problems: config.problems,
-      notifications,
-    },
-  };
-}
-
-const json = (description: string) => ({ content: { "application/json": { schema: HealthSchema } }, description });
 
 /** GET /health: public, for uptime monitors. 503 when storage is unreachable or jobs are overdue. */
 export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
+    ...access("public"),
     summary: "Service health: storage round trip, job counts, overdue jobs, last self-repair pass",
-    responses: { 200: json("Healthy"), 503: json("Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
+    responses: { 200: json(HealthSchema, "Healthy"), 503: json(HealthSchema, "Storage unreachable, jobs overdue, a bad setting, or delivery misconfigured") },
   }),
   async (c) => {
-    const health = await checkHealth(c.env);
+    const health = await checkHealth(c.env, c.var.db);
     c.header("Cache-Control", "no-store");
     return c.json(health, health.status === "ok" ? 200 : 503);
   },

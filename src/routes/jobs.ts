@@ -1,12 +1,12 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { hasKey } from "../middleware/auth";
+import { access, BODY_ERRORS, errors, json } from "../openapi/operations";
 import * as jobs from "../services/jobs-service";
 import type { IfMatch } from "../scheduler/job-changes";
 import {
   CreateJobBody,
   DeletedSchema,
-  ErrorSchema,
   IfMatchHeaders,
   JobDetailSchema,
   JobListSchema,
@@ -22,14 +22,8 @@ import {
 } from "./schemas";
 import { validationHook } from "./validation";
 
-const json = <T>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429;
-// Typed per status, so Hono's client (hc<AppType>) knows every error a route can answer.
-const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
-  Object.fromEntries(codes.map((code) => [code, json(ErrorSchema, `Error (${code})`)])) as {
-    [K in C[number]]: ReturnType<typeof json<typeof ErrorSchema>>;
-  };
-const secured = [{ bearerAuth: [] }];
+const noJob = [404, "No job by this name is registered"] as const;
+const changedMeanwhile = [409, "The job was changed outside this service while the change was being made; try again"] as const;
 const etagHeader = { ETag: { schema: { type: "string" as const, example: '"3"' }, description: "The job's version, for If-Match" } };
 const withEtag = <T extends object>(body: T, description: string) => ({ ...json(body, description), headers: etagHeader });
 const etag = (version: number) => ({ ETag: `"${version}"` });
@@ -46,9 +40,11 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "get",
       path: "/jobs",
+      operationId: "listJobs",
       summary: "List all registered scheduler jobs",
+      ...access("public-read"),
       request: { query: ListJobsQuery },
-      responses: { 200: json(JobListSchema, "A page of jobs, ordered by job_name"), ...errors(400) },
+      responses: { 200: json(JobListSchema, "A page of jobs, ordered by job_name"), ...errors("public-read", 400) },
     }),
     async (c) => {
       const { page, limit } = c.req.valid("query");
@@ -59,10 +55,14 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "post",
       path: "/jobs",
+      operationId: "registerJob",
       summary: "Register a new scheduler job",
-      security: secured,
+      ...access("admin"),
       request: { body: { content: { "application/json": { schema: CreateJobBody } }, required: true } },
-      responses: { 201: withEtag(RegisteredJobSchema, "Registered and armed"), ...errors(400, 401, 403, 409, 413, 415, 422, 429) },
+      responses: {
+        201: withEtag(RegisteredJobSchema, "Registered and armed"),
+        ...errors("admin", ...BODY_ERRORS, [409, "A job by this name is already registered"], [422, "The handler is not registered (the message lists the known ones)"]),
+      },
     }),
     async (c) => {
       const job = await jobs.registerJob(c.env, c.req.valid("json"), c.var.actor);
@@ -73,9 +73,11 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "get",
       path: "/jobs/{jobName}",
+      operationId: "getJob",
       summary: "Get one job with its policies and next five run instants",
+      ...access("public-read"),
       request: { params: JobParams },
-      responses: { 200: withEtag(JobDetailSchema, "The job"), ...errors(400, 404) },
+      responses: { 200: withEtag(JobDetailSchema, "The job"), ...errors("public-read", 400, noJob) },
     }),
     async (c) => {
       const job = await jobs.getJob(c.var.db, c.req.valid("param").jobName);
@@ -86,14 +88,18 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "patch",
       path: "/jobs/{jobName}",
+      operationId: "updateJob",
       summary: "Update a job: schedule, handler, policies; pause (is_active false) or resume",
-      security: secured,
+      ...access("admin", "A body with `is_active` alone (a pause or a resume) needs only the `operator` role."),
       request: {
         params: JobParams,
         headers: IfMatchHeaders,
         body: { content: { "application/json": { schema: PatchJobBody } }, required: true },
       },
-      responses: { 200: withEtag(JobDetailSchema, "The updated job"), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) },
+      responses: {
+        200: withEtag(JobDetailSchema, "The updated job"),
+        ...errors("admin", ...BODY_ERRORS, noJob, changedMeanwhile, 412, [422, "The handler is not registered"]),
+      },
     }),
     async (c) => {
       const { job_name: _ignored, ...patch } = c.req.valid("json");
@@ -106,10 +112,11 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "delete",
       path: "/jobs/{jobName}",
+      operationId: "deleteJob",
       summary: "Cancel and deregister a scheduler job (its run history stays)",
-      security: secured,
+      ...access("admin"),
       request: { params: JobParams, headers: IfMatchHeaders },
-      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors(400, 401, 403, 404, 409, 412, 429) },
+      responses: { 200: json(DeletedSchema, "Deregistered"), ...errors("admin", 400, noJob, changedMeanwhile, 412) },
     }),
     async (c) => {
       const precondition = ifMatch(c.req.valid("header")["if-match"]);
@@ -120,13 +127,17 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "post",
       path: "/jobs/{jobName}/trigger",
+      operationId: "triggerJob",
       summary: "Manually trigger a registered job immediately",
-      security: secured,
+      ...access("operator"),
       request: {
         params: JobParams,
         body: { content: { "application/json": { schema: TriggerBody } }, required: false },
       },
-      responses: { 202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"), ...errors(400, 401, 403, 404, 409, 413, 415, 429) },
+      responses: {
+        202: json(TriggerResponseSchema, "Accepted; the run goes on after the answer"),
+        ...errors("operator", ...BODY_ERRORS, noJob, [409, 'A run is in progress and the job\'s overlap_policy is "skip"']),
+      },
     }),
     async (c) =>
       c.json(await jobs.triggerJob(c.env, c.req.valid("param").jobName, TriggerBody.parse(c.req.valid("json")), c.var.actor), 202),
@@ -135,9 +146,14 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "get",
       path: "/jobs/{jobName}/last-result",
+      operationId: "getLastResult",
       summary: "Get the result of the most recent execution of a job",
+      ...access("public-read"),
       request: { params: JobParams },
-      responses: { 200: json(LastResultSchema, "The newest run, scheduled or manual"), ...errors(400, 404) },
+      responses: {
+        200: json(LastResultSchema, "The newest run, scheduled or manual"),
+        ...errors("public-read", 400, [404, "No job by this name is registered, or it has not run yet"]),
+      },
     }),
     async (c) => c.json(await jobs.getLastResult(c.var.db, c.req.valid("param").jobName, hasKey(c)), 200),
   )
@@ -145,9 +161,11 @@ export const jobsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     createRoute({
       method: "get",
       path: "/jobs/{jobName}/runs",
+      operationId: "listRuns",
       summary: "Run history, newest first, with cursor paging",
+      ...access("public-read"),
       request: { params: JobParams, query: RunsQuery },
-      responses: { 200: json(RunsPageSchema, "A page of runs"), ...errors(400, 404) },
+      responses: { 200: json(RunsPageSchema, "A page of runs"), ...errors("public-read", 400, noJob) },
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");

@@ -1,8 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { OUTBOX_STATUSES } from "../db/platform-schema";
+import { pageSchema } from "../lib/paging";
+import { access, errors } from "../openapi/operations";
 import * as delivery from "../services/delivery-service";
-import { ErrorSchema, JobNameSchema, LimitQuery } from "./schemas";
+import { JobNameSchema, LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
 
 const NotificationsQuery = z.strictObject({
@@ -12,7 +14,7 @@ const NotificationsQuery = z.strictObject({
   run_id: z.string().min(1).max(200).optional().openapi({ example: "run-0094", description: "Run ids are per job; add job_name to be exact" }),
   job_name: JobNameSchema.optional(),
   limit: LimitQuery,
-  cursor: z.string().regex(/^ntf_[0-9]{1,15}$/, { message: "cursor must be the next_cursor of the previous page" }).optional(),
+  cursor: delivery.notificationPaging.cursorQuery,
 });
 
 const IdParam = z.object({
@@ -42,8 +44,6 @@ const NotificationSchema = z
   })
   .openapi("Notification");
 
-const error = (description: string) => ({ content: { "application/json": { schema: ErrorSchema } }, description });
-const security = [{ bearerAuth: [] }];
 
 /** The outbox, read and retried. Token required even when reads are public: it holds personal data. */
 export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -53,15 +53,14 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       path: "/notifications",
       operationId: "listNotifications",
       summary: "List notifications and their delivery state, newest first (requires a token)",
-      security,
+      ...access("read"),
       request: { query: NotificationsQuery },
       responses: {
         200: {
-          content: { "application/json": { schema: z.object({ data: z.array(NotificationSchema), next_cursor: z.string().nullable() }) } },
+          content: { "application/json": { schema: pageSchema(NotificationSchema) } },
           description: "Newest first",
         },
-        400: error("Bad query"),
-        401: error("No valid token"),
+        ...errors("read", 400),
       },
     }),
     async (c) => c.json(await delivery.listNotifications(c.var.db, c.req.valid("query")), 200),
@@ -72,14 +71,11 @@ export const notificationsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: valida
       path: "/notifications/{id}/retry",
       operationId: "retryNotification",
       summary: "Send a dead or failed notification again (requires a token; audited)",
-      security,
+      ...access("operator"),
       request: { params: IdParam },
       responses: {
         200: { content: { "application/json": { schema: NotificationSchema } }, description: "Back to pending and queued" },
-        400: error("Bad id"),
-        401: error("No valid token"),
-        404: error("No such notification"),
-        409: error("Not dead or failed (e.g. already sent, or pending)"),
+        ...errors("operator", 400, [404, "No such notification"], [409, "Not dead or failed (e.g. already sent, or pending)"]),
       },
     }),
     async (c) => {

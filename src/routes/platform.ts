@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z, type Hook } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { access, BODY_ERRORS, errors, json } from "../openapi/operations";
 import * as platform from "../services/platform-import";
 import { MAX_ROWS, rowIssues } from "../services/platform-import";
-import { ErrorSchema } from "./schemas";
 
 // The import API for platforms whose data lives elsewhere (docs/platform-data.md).
 // Bodies use the columns' own names. A request is one batch: every row is
@@ -91,15 +91,8 @@ const rowHook: Hook<any, AppEnv, any, any> = (result) => {
   throw rowIssues((result.error as unknown as { issues: platform.ZodIssueLike[] }).issues);
 };
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
-type ErrorStatus = 400 | 401 | 403 | 413 | 415 | 422;
-const errors = <const C extends readonly ErrorStatus[]>(...codes: C) =>
-  Object.fromEntries(
-    codes.map((code) => [code, json(ErrorSchema, code === 403 ? "No API token configured on the server" : `Error (${code})`)]),
-  ) as { [K in C[number]]: ReturnType<typeof json<typeof ErrorSchema>> };
-const secured = [{ bearerAuth: [] }];
-const refusals = errors(400, 401, 403, 413, 415);
+const refusals = errors("admin", ...BODY_ERRORS);
 
 /** The platform data import: one sub-app, mounted at /api/v1/scheduler. Token required (app.ts). */
 export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
@@ -109,7 +102,7 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/mentors",
       operationId: "importMentors",
       summary: `Upsert up to ${MAX_ROWS} mentors by mentor_id, all or none (requires a token)`,
-      security: secured,
+      ...access("admin"),
       request: body(MentorsBody),
       responses: { 200: json(ImportResult, "Every row stored"), ...refusals },
     }),
@@ -121,9 +114,9 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/certifications",
       operationId: "importCertifications",
       summary: `Upsert up to ${MAX_ROWS} certifications by certification_id, all or none (requires a token)`,
-      security: secured,
+      ...access("admin"),
       request: body(CertificationsBody),
-      responses: { 200: json(ImportResult, "Every row stored"), ...refusals, ...errors(422) },
+      responses: { 200: json(ImportResult, "Every row stored"), ...errors("admin", ...BODY_ERRORS, [422, "A row names a mentor_id that is not stored"]) },
     }),
     async (c) => c.json(await platform.importCertifications(c.var.db, c.req.valid("json").certifications, c.var.actor), 200),
   )
@@ -133,8 +126,7 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/mentors/delete",
       operationId: "deleteMentors",
       summary: `Delete up to ${MAX_ROWS} mentors with their certifications and pauses (requires a token)`,
-      description: "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored.",
-      security: secured,
+      ...access("admin", "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored."),
       request: body(DeleteMentorsBody),
       responses: { 200: json(DeleteMentorsResult, "Deleted; counts of what existed"), ...refusals },
     }),
@@ -146,8 +138,7 @@ export const platformRoutes = new OpenAPIHono<AppEnv>({ defaultHook: rowHook })
       path: "/platform/certifications/delete",
       operationId: "deleteCertifications",
       summary: `Delete up to ${MAX_ROWS} certifications (requires a token)`,
-      description: "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored.",
-      security: secured,
+      ...access("admin", "POST with the ids in the body rather than DELETE with a body, whose meaning HTTP leaves undefined. Ids not stored are ignored."),
       request: body(DeleteCertificationsBody),
       responses: { 200: json(DeleteCertificationsResult, "Deleted; counts of what existed"), ...refusals },
     }),

@@ -1,13 +1,15 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { pageSchema } from "../lib/paging";
+import { access, errors } from "../openapi/operations";
 import * as delivery from "../services/delivery-service";
-import { ErrorSchema, LimitQuery } from "./schemas";
+import { LimitQuery } from "./schemas";
 import { validationHook } from "./validation";
 
 const ReportsQuery = z.strictObject({
   kind: z.string().min(1).max(64).optional().openapi({ example: "weekly_expiry_summary" }),
   limit: LimitQuery,
-  cursor: z.string().regex(/^report_[0-9]{1,15}$/, { message: "cursor must be the next_cursor of the previous page" }).optional(),
+  cursor: delivery.reportPaging.cursorQuery,
 });
 
 const IdParam = z.object({
@@ -29,8 +31,6 @@ const ReportSummarySchema = z
 
 const ReportSchema = ReportSummarySchema.extend({ body: z.record(z.string(), z.unknown()) }).openapi("Report");
 
-const error = (description: string) => ({ content: { "application/json": { schema: ErrorSchema } }, description });
-const security = [{ bearerAuth: [] }];
 
 /** Stored reports. Token required even when reads are public: they name mentors. */
 export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -40,15 +40,14 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       path: "/reports",
       operationId: "listReports",
       summary: "List stored reports, newest first (requires a token)",
-      security,
+      ...access("read"),
       request: { query: ReportsQuery },
       responses: {
         200: {
-          content: { "application/json": { schema: z.object({ data: z.array(ReportSummarySchema), next_cursor: z.string().nullable() }) } },
+          content: { "application/json": { schema: pageSchema(ReportSummarySchema) } },
           description: "Newest first",
         },
-        400: error("Bad query"),
-        401: error("No valid token"),
+        ...errors("read", 400),
       },
     }),
     async (c) => c.json(await delivery.listReports(c.var.db, c.req.valid("query")), 200),
@@ -59,13 +58,11 @@ export const reportsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
       path: "/reports/{id}",
       operationId: "getReport",
       summary: "Read one stored report (requires a token)",
-      security,
+      ...access("read"),
       request: { params: IdParam },
       responses: {
         200: { content: { "application/json": { schema: ReportSchema } }, description: "The report with its body" },
-        400: error("Bad id"),
-        401: error("No valid token"),
-        404: error("No such report"),
+        ...errors("read", 400, [404, "No such report"]),
       },
     }),
     async (c) => c.json(await delivery.getReport(c.var.db, Number(c.req.valid("param").id)), 200),

@@ -2,8 +2,8 @@ import { planDue } from "./due-plan";
 import type { JobConfig } from "./job-config";
 import type { RunningEntry } from "./run-executor";
 
-/** What a job's object stores about its job, under one key. */
-export interface Schedule {
+/** What a job's object stores about its job, under one key (JOB_STATE_KEY). */
+export interface JobState {
   /** The registration this object schedules (the job's row as last read or written); null: none. */
   config: JobConfig | null;
   /** The next instant (ms since the epoch); null when the job is not scheduled. */
@@ -16,7 +16,10 @@ export interface Schedule {
   retired?: number[];
 }
 
-export const UNSCHEDULED: Schedule = { config: null, next: null, lastInstant: null };
+/** The storage key of the JobState; its value is the name stored objects already have. */
+export const JOB_STATE_KEY = "schedule";
+
+export const EMPTY_JOB_STATE: JobState = { config: null, next: null, lastInstant: null };
 
 /** What the stored next instant calls for, now that it has come. */
 export type InstantPlan =
@@ -64,7 +67,7 @@ export function expiredRuns(running: RunningEntry[], now: number, instance: stri
 }
 
 /** Pure: what an alarm at `now` does, from what the object stores; `instance` is this instance of the object. */
-export function planAlarm(schedule: Schedule, running: RunningEntry[], now: number, instance: string): AlarmPlan {
+export function planAlarm(state: JobState, running: RunningEntry[], now: number, instance: string): AlarmPlan {
   const reap = expiredRuns(running, now, instance);
   const live = running.filter((e) => !reap.includes(e));
   return {
@@ -72,12 +75,12 @@ export function planAlarm(schedule: Schedule, running: RunningEntry[], now: numb
     retry: live.filter((e) => e.retryAt !== null && e.retryAt <= now),
     step: live.filter((e) => (e.stepAt !== null && e.stepAt <= now) || orphaned(e, instance)),
     admit: live.filter((e) => e.admitAt !== null && e.admitAt <= now),
-    instant: planInstant(schedule, live, now),
+    instant: planInstant(state, live, now),
   };
 }
 
-function planInstant(schedule: Schedule, live: RunningEntry[], now: number): InstantPlan | null {
-  const { config, next } = schedule;
+function planInstant(state: JobState, live: RunningEntry[], now: number): InstantPlan | null {
+  const { config, next } = state;
   if (!config?.isActive || next === null || next > now) return null;
   const due = planDue(config, new Date(next), new Date(now));
   const following = due.next?.getTime() ?? null;
@@ -86,7 +89,7 @@ function planInstant(schedule: Schedule, live: RunningEntry[], now: number): Ins
 
   const scheduledFor = due.run.scheduledFor.getTime();
   // A repeated alarm: this instant already has its run. Never run it twice.
-  if (scheduledFor <= (schedule.lastInstant ?? Number.NEGATIVE_INFINITY)) return { action: "move", next: following };
+  if (scheduledFor <= (state.lastInstant ?? Number.NEGATIVE_INFINITY)) return { action: "move", next: following };
   const busy = live.find((e) => e.jobId === config.jobId);
   if (busy && config.overlapPolicy === "skip") {
     return { action: "skip", scheduledFor, reason: `previous run ${busy.runId} was still running (overlap_policy is "skip")`, next: following };
@@ -102,8 +105,8 @@ export function runWakeTimes(running: RunningEntry[]): number[] {
 }
 
 /** When the object must wake next (null: never): the earliest of the next instant less the lead, and what runs need. */
-export function wakeAt(schedule: Schedule, running: RunningEntry[], leadMs: number): number | null {
+export function wakeAt(state: JobState, running: RunningEntry[], leadMs: number): number | null {
   const times = runWakeTimes(running);
-  if (schedule.config?.isActive && schedule.next !== null) times.push(schedule.next - leadMs);
+  if (state.config?.isActive && state.next !== null) times.push(state.next - leadMs);
   return times.length === 0 ? null : Math.min(...times);
 }

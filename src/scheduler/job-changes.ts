@@ -1,9 +1,9 @@
 import { canonicalTimeZone, checkSchedule, nextRunAfter } from "../cron/schedule";
 import { policyFrom } from "../db/job-policy";
 import type { JobRow } from "../db/schema";
-import { handlerNames, isHandlerName } from "../handlers";
+import { handlerNames, type HandlerRegistry } from "../handlers";
 import { ApiError } from "../lib/errors";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import type { JobChanges, NewJob } from "../repositories/jobs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 
@@ -13,11 +13,12 @@ import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
  * against what is stored, never against a copy read before the owner's turn.
  */
 
-function requireHandler(handler: string): void {
-  if (!isHandlerName(handler)) {
-    throw new ApiError(422, "unknown_handler", `handler "${handler}" is not registered; known handlers: ${handlerNames().join(", ")}`, {
+function requireHandler(handler: string, handlers: HandlerRegistry): void {
+  if (!handlers.has(handler)) {
+    const known = handlerNames(handlers);
+    throw new ApiError(422, "unknown_handler", `handler "${handler}" is not registered; known handlers: ${known.join(", ")}`, {
       field: "handler",
-      known_handlers: handlerNames(),
+      known_handlers: known,
     });
   }
 }
@@ -41,8 +42,8 @@ const nextOf = (cronExpression: string, timezone: string, now: Date): string | n
 };
 
 /** A new registration from a validated request body. */
-export function newJob(input: CreateJobInput, now: Date): NewJob {
-  requireHandler(input.handler);
+export function newJob(input: CreateJobInput, now: Date, handlers: HandlerRegistry): NewJob {
+  requireHandler(input.handler, handlers);
   const cronExpression = input.cron_expression.trim();
   const timezone = requireSchedule(cronExpression, input.timezone, now);
   return {
@@ -65,8 +66,13 @@ export type ChangeAction = "update" | "pause" | "resume";
  * What a PATCH changes in `job`: only the fields it names (and next_run_at,
  * where the schedule or the pause changed). The version is raised by the write.
  */
-export function patchChanges(job: JobRow, patch: PatchJobInput, now: Date): { changes: JobChanges; action: ChangeAction } {
-  if (patch.handler !== undefined) requireHandler(patch.handler);
+export function patchChanges(
+  job: JobRow,
+  patch: PatchJobInput,
+  now: Date,
+  handlers: HandlerRegistry,
+): { changes: JobChanges; action: ChangeAction } {
+  if (patch.handler !== undefined) requireHandler(patch.handler, handlers);
   const cronExpression = patch.cron_expression?.trim() ?? job.cronExpression;
   const requestedZone = patch.timezone ?? job.timezone;
   const scheduleNamed = cronExpression !== job.cronExpression || requestedZone !== job.timezone;

@@ -3,9 +3,10 @@ import { nextRunAfter } from "../cron/schedule";
 import { createDb, type Db } from "../db/client";
 import type { JobRow } from "../db/schema";
 import type { Env } from "../env";
+import { BUILT_IN_HANDLERS, type HandlerRegistry } from "../handlers";
 import { clock } from "../lib/clock";
 import { ApiError, jobNotFound } from "../lib/errors";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { runDataPoint } from "../lib/run-metrics";
 import * as present from "../presenters";
@@ -15,7 +16,7 @@ import { alertWrites, applyAlertWrites, type AlertWrites } from "../repositories
 import { admitRun, lastRunNo, recordedNow, recordRun, recordSkipped, setAttempts, skippedNow, type JobPosition } from "../repositories/runs-repo";
 import type { CreateJobInput, PatchJobInput } from "../routes/schemas";
 import type { Actor } from "../services/actor";
-import { expiredRuns, planAlarm, runWakeTimes, UNSCHEDULED, wakeAt, type InstantPlan, type Schedule } from "./alarm-plan";
+import { EMPTY_JOB_STATE, expiredRuns, JOB_STATE_KEY, planAlarm, runWakeTimes, wakeAt, type InstantPlan, type JobState } from "./alarm-plan";
 import { ON_TIME_GRACE_MS } from "./due-plan";
 import { fireLeadMs } from "./fire-lead";
 import { enqueueIds, enqueueRunNotifications } from "../delivery/enqueue";
@@ -42,7 +43,6 @@ export interface SchedulerState {
   retired: number[];
 }
 
-const SCHEDULE = "schedule";
 /** Tombstones kept per name: enough for any realistic churn of re-registrations. */
 const RETIRED_KEPT = 16;
 /** Tries of a change whose job moved on between the owner's read and its write (only a write from outside the owner does that). */
@@ -59,6 +59,8 @@ const WRITE_TRIES = 3;
  */
 export class JobScheduler extends DurableObject<Env> {
   protected readonly db: Db;
+  /** The handlers its jobs can name (the test and benchmark Workers' subclasses add their own). */
+  protected readonly handlers: HandlerRegistry = BUILT_IN_HANDLERS;
   /** How long before the next instant the alarm wakes this object (FIRE_LEAD_MS). */
   private readonly leadMs: number;
   private lock: Promise<unknown> = Promise.resolve();
@@ -96,13 +98,13 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
-  private read(): Schedule {
-    return this.ctx.storage.kv.get<Schedule>(SCHEDULE) ?? UNSCHEDULED;
+  private read(): JobState {
+    return this.ctx.storage.kv.get<JobState>(JOB_STATE_KEY) ?? EMPTY_JOB_STATE;
   }
 
-  private save(schedule: Schedule): Schedule {
-    this.ctx.storage.kv.put(SCHEDULE, schedule);
-    return schedule;
+  private save(state: JobState): JobState {
+    this.ctx.storage.kv.put(JOB_STATE_KEY, state);
+    return state;
   }
 
   private running(): RunningEntry[] {
@@ -120,7 +122,7 @@ export class JobScheduler extends DurableObject<Env> {
    * next instant is kept while the row's timing is the same; otherwise it is
    * the row's next_run_at, or computed when the row has none.
    */
-  private adopt(row: JobRow, state = this.read(), runSeq?: number): Schedule {
+  private adopt(row: JobRow, state = this.read(), runSeq?: number): JobState {
     const config = configFromRow(row);
     const same = state.config?.jobId === row.jobId;
     let next: number | null = null;
@@ -143,7 +145,7 @@ export class JobScheduler extends DurableObject<Env> {
    * once for an object that predates numbering). The caller stores it as
    * `runSeq` before the run is written anywhere, so no number is given twice.
    */
-  private async nextRunNo(state: Schedule): Promise<number> {
+  private async nextRunNo(state: JobState): Promise<number> {
     return (state.runSeq ?? (await lastRunNo(this.db, state.config!.jobId))) + 1;
   }
 
@@ -161,7 +163,7 @@ export class JobScheduler extends DurableObject<Env> {
       const now = clock.now();
       let row: JobRow;
       try {
-        row = await insertJob(this.db, newJob(input, now), auditEntry(actor, "register", input.job_name, null, input, now));
+        row = await insertJob(this.db, newJob(input, now, this.handlers), auditEntry(actor, "register", input.job_name, null, input, now));
       } catch (error) {
         if (!/UNIQUE constraint failed/i.test(`${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`)) throw error;
         throw new ApiError(409, "job_exists", `A job named "${input.job_name}" is already registered.`, { job_name: input.job_name });
@@ -193,7 +195,7 @@ export class JobScheduler extends DurableObject<Env> {
   update(jobName: string, patch: PatchJobInput, ifMatch: IfMatch, actor: Actor): Promise<Answer<JobRow>> {
     return this.answer(() =>
       this.onFreshJob(jobName, ifMatch, async (job, now) => {
-        const { changes, action } = patchChanges(job, patch, now);
+        const { changes, action } = patchChanges(job, patch, now, this.handlers);
         const updated = await updateJob(this.db, job.jobId, job.version, changes, auditEntry(actor, action, jobName, present.jobDetail(job, []), patch, now));
         if (!updated) return undefined;
         this.adopt(updated);
@@ -217,7 +219,7 @@ export class JobScheduler extends DurableObject<Env> {
         if (!(await deleteJob(this.db, job, unwritten.map(runStart), audit))) return undefined;
         for (const entry of unwritten) this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
         const { retired = [] } = this.read();
-        this.save({ ...UNSCHEDULED, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
+        this.save({ ...EMPTY_JOB_STATE, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
         await this.endRetries(job.jobId, "deleted");
         await this.arm();
         return { cancelledAt: isoMs(now) };
@@ -274,7 +276,7 @@ export class JobScheduler extends DurableObject<Env> {
     if (job ? !job.isActive && before?.isActive : before !== null) repairs.push("disarmed: job is deleted or paused in D1");
     if (!job) {
       if (before) {
-        this.save({ ...UNSCHEDULED, retired: [...(state.retired ?? []), before.jobId].slice(-RETIRED_KEPT) });
+        this.save({ ...EMPTY_JOB_STATE, retired: [...(state.retired ?? []), before.jobId].slice(-RETIRED_KEPT) });
         await this.endRetries(before.jobId, "deleted");
       }
       await this.arm();
@@ -332,7 +334,7 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   private async applyInstant(plan: InstantPlan, now: Date): Promise<void> {
-    // Read after the alarm's reaps (a reap can repair the schedule); nothing else writes it in the owner's turn.
+    // Read after the alarm's reaps (a reap can repair the stored state); nothing else writes it in the owner's turn.
     const state = this.read();
     const config = state.config!;
     if (plan.action === "move") {
@@ -410,7 +412,7 @@ export class JobScheduler extends DurableObject<Env> {
           } else if (why === "resume") {
             logEvent("run.resume", { job_name: entry.jobName, run_id: entry.runId, progress: entry.progress }, "warn");
           }
-          const outcome = await executeStep(this.db, going);
+          const outcome = await executeStep(this.db, going, this.handlers);
           await this.exclusive(async () => {
             await this.settle(going, outcome, clock.now());
             await this.arm();

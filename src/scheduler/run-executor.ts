@@ -1,6 +1,7 @@
 import type { Db } from "../db/client";
-import { getHandler } from "../handlers";
-import { formatRunId, isoMs } from "../lib/ids";
+import type { HandlerRegistry } from "../handlers";
+import { formatRunId } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import type { RunOutcome, RunStart } from "../repositories/runs-repo";
 import type { JobConfig } from "./job-config";
 
@@ -108,9 +109,9 @@ export type AttemptOutcome = Pick<RunOutcome, "status" | "error"> & { summary: R
  * nothing: the job's object records the outcome, schedules the next step, or
  * retries. Every step of a run sees the same `now`: the run's start.
  */
-export async function executeStep(db: Db, entry: RunningEntry): Promise<StepOutcome> {
+export async function executeStep(db: Db, entry: RunningEntry, handlers: HandlerRegistry): Promise<StepOutcome> {
   try {
-    const handler = getHandler(entry.handler);
+    const handler = handlers.get(entry.handler);
     if (!handler) throw new Error(`handler "${entry.handler}" is not registered in this deployment`);
     const { done, summary, progress } = await handler.step({
       db,

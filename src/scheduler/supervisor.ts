@@ -3,7 +3,7 @@ import { createDb, type Db } from "../db/client";
 import { sweepOutbox } from "../delivery/sweep";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
-import { isoMs } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { listJobsAfter, listUnarmedOrOverdue } from "../repositories/jobs-repo";
 import { watchDeadlines } from "../services/deadlines";

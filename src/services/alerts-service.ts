@@ -1,16 +1,14 @@
 import type { Db } from "../db/client";
+import { keysetPaging } from "../lib/paging";
 import * as present from "../presenters";
-import { countOpenAlerts, listAlerts as listAlertRows, type AlertFilter } from "../repositories/alerts-repo";
+import { countOpenAlerts, listAlerts as listAlertRows } from "../repositories/alerts-repo";
 
-export const alertCursor = (alertId: number) => `alert-${alertId}`;
+export const alertPaging = keysetPaging("alert-");
 
 /** Alerts newest first, a page at a time (`cursor`: the previous page's next_cursor). */
 export async function listAlerts(db: Db, query: { state?: "open" | "resolved"; job_name?: string; limit: number; cursor?: string }) {
-  const filter: AlertFilter = { state: query.state, jobName: query.job_name };
-  if (query.cursor !== undefined) filter.beforeId = Number(query.cursor.slice("alert-".length));
-  const rows = await listAlertRows(db, filter, query.limit + 1);
-  const page = rows.slice(0, query.limit);
-  return { data: page.map(present.alert), next_cursor: rows.length > query.limit ? alertCursor(page[page.length - 1]!.alertId) : null };
+  const rows = await listAlertRows(db, { state: query.state, jobName: query.job_name, beforeId: alertPaging.before(query.cursor) }, query.limit + 1);
+  return alertPaging.page(rows, query.limit, (row) => row.alertId, present.alert);
 }
 
 /** At most this many open alerts are listed by /health (the count is exact). */

@@ -1,7 +1,8 @@
 import type { Db } from "../db/client";
 import { enqueueIds } from "../delivery/enqueue";
 import type { Env } from "../env";
-import { formatRunId, isoMs } from "../lib/ids";
+import { formatRunId } from "../lib/ids";
+import { isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import {
   alertWrites,

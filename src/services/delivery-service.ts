@@ -5,7 +5,9 @@ import { enqueueIds } from "../delivery/enqueue";
 import type { Env } from "../env";
 import { clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
-import { iso, isoMs } from "../lib/ids";
+import { iso, isoMs } from "../lib/instants";
+import { keysetPaging } from "../lib/paging";
+import { auditEntry } from "../repositories/audit-repo";
 import * as outboxRepo from "../repositories/outbox-repo";
 import * as reportsRepo from "../repositories/reports-repo";
 import type { Actor } from "./actor";
@@ -43,7 +45,8 @@ export interface NotificationQuery {
   cursor?: string;
 }
 
-export const notificationCursor = (id: number) => `ntf_${id}`;
+/** Notifications are paged by id; a cursor is the message id form ("ntf_12"). */
+export const notificationPaging = keysetPaging("ntf_");
 export const parseNotificationId = (value: string) => Number(value.replace(/^ntf_/, ""));
 
 export async function listNotifications(db: Db, query: NotificationQuery) {
@@ -55,15 +58,11 @@ export async function listNotifications(db: Db, query: NotificationQuery) {
       mentorId: query.mentor_id,
       runId: query.run_id,
       jobName: query.job_name,
-      beforeId: query.cursor === undefined ? undefined : parseNotificationId(query.cursor),
+      beforeId: notificationPaging.before(query.cursor),
     },
     query.limit + 1,
   );
-  const page = rows.slice(0, query.limit);
-  return {
-    data: page.map(presentNotification),
-    next_cursor: rows.length > query.limit ? notificationCursor(page[page.length - 1]!.notificationId) : null,
-  };
+  return notificationPaging.page(rows, query.limit, (row) => row.notificationId, presentNotification);
 }
 
 /** A dead or failed notification goes back to pending with fresh attempts, is audited, and is queued at once. */
@@ -77,18 +76,20 @@ export async function retryNotification(env: Env, db: Db, id: number, actor: Act
       status: before.status,
     });
   }
-  const after = await outboxRepo.resetForRetry(db, id, isoMs(now), {
-    at: isoMs(now),
-    action: "notification_retry",
-    // The audit trail is per job; the notification's job says where it came from.
-    jobName: before.jobName ?? "",
-    actor: actor.label,
-    requestId: actor.requestId ?? null,
-    sourceIp: actor.sourceIp ?? null,
-    userAgent: actor.userAgent ?? null,
-    before: { notification_id: id, status: before.status, attempts: before.attempts, last_error: before.lastError },
-    after: { notification_id: id, status: "pending", attempts: 0 },
-  });
+  const after = await outboxRepo.resetForRetry(
+    db,
+    id,
+    isoMs(now),
+    auditEntry(
+      actor,
+      "notification_retry",
+      // The audit trail is per job; the notification's job says where it came from.
+      before.jobName ?? "",
+      { notification_id: id, status: before.status, attempts: before.attempts, last_error: before.lastError },
+      { notification_id: id, status: "pending", attempts: 0 },
+      now,
+    ),
+  );
   if (!after) {
     throw new ApiError(409, "not_retryable", `Notification ${id} changed while it was being retried; read it again.`, { notification_id: id });
   }
@@ -120,16 +121,11 @@ export function presentReportSummary(row: ReportRow) {
   };
 }
 
-export const reportCursor = (id: number) => `report_${id}`;
+export const reportPaging = keysetPaging("report_");
 
 export async function listReports(db: Db, query: { kind?: string; limit: number; cursor?: string }) {
-  const beforeId = query.cursor === undefined ? undefined : Number(query.cursor.slice("report_".length));
-  const rows = await reportsRepo.listReports(db, query.limit + 1, query.kind, beforeId);
-  const page = rows.slice(0, query.limit);
-  return {
-    data: page.map(presentReportSummary),
-    next_cursor: rows.length > query.limit ? reportCursor(page[page.length - 1]!.reportId) : null,
-  };
+  const rows = await reportsRepo.listReports(db, query.limit + 1, query.kind, reportPaging.before(query.cursor));
+  return reportPaging.page(rows, query.limit, (row) => row.reportId, presentReportSummary);
 }
 
 export async function getReport(db: Db, id: number) {

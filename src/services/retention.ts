@@ -1,6 +1,6 @@
 import type { Db } from "../db/client";
 import type { Env } from "../env";
-import { isoMs } from "../lib/ids";
+import { DAY_MS, isoMs } from "../lib/instants";
 import { logEvent } from "../lib/log";
 import { auditRetentionDays, runRetentionDays } from "../lib/settings";
 import { pruneAudit, pruneRunsByKind, pruneRunsOfDeletedJobs, type RunCaps } from "../repositories/retention-repo";
@@ -20,7 +20,6 @@ export const RUN_CAPS: RunCaps = { real: 100, skipped: 20, dry: 20 };
 export const PRUNE_BATCH = 500;
 /** Deletions older than this beyond their period are not looked at again (see pruneRunsOfDeletedJobs). */
 const DELETED_LOOKBACK_DAYS = 7;
-const DAY_MS = 86_400_000;
 
 export interface RetentionReport {
   runs: number;

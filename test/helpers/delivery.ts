@@ -16,7 +16,7 @@ export function envFor(path: string, overrides: Partial<Env> = {}): Env {
 }
 
 /** Plans the receiver's next answers on `path`. */
-export async function plan(path: string, answer: { status?: number; times?: number; retry_after?: string | number; hang_ms?: number }) {
+export async function plan(path: string, answer: { webhook_id?: string; status?: number; times?: number; retry_after?: string | number; hang_ms?: number }) {
   await env.RECEIVER.fetch("https://receiver.test/__control/plan", { method: "POST", body: JSON.stringify({ path, ...answer }) });
 }
 

@@ -1,6 +1,6 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
-import type { Schedule } from "../../src/scheduler/alarm-plan";
+import { JOB_STATE_KEY, type JobState } from "../../src/scheduler/alarm-plan";
 import type { RunningEntry } from "../../src/scheduler/run-executor";
 import type { JobScheduler as TestJobScheduler } from "../worker";
 import { call } from "./api";
@@ -33,9 +33,9 @@ export async function rewriteStorage(jobName: string, rewrite: (kv: SyncKvStorag
 /** Moves the object's stored next instant (back-dating makes it due). Runs in progress carry on. */
 export async function setNext(jobName: string, at: number): Promise<void> {
   await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
-    const schedule = state.storage.kv.get<Schedule>("schedule");
-    if (!schedule) throw new Error(`${jobName}'s object has no schedule to move`);
-    state.storage.kv.put("schedule", { ...schedule, next: at });
+    const stored = state.storage.kv.get<JobState>(JOB_STATE_KEY);
+    if (!stored) throw new Error(`${jobName}'s object has no state to move`);
+    state.storage.kv.put(JOB_STATE_KEY, { ...stored, next: at });
   });
 }
 

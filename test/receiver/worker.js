@@ -1,7 +1,8 @@
 // The tests' webhook receiver: an auxiliary Worker outside the service, reached by
 // the service's outbound fetch (vitest.config.ts: outboundService). It records
 // every request and answers as the test planned, per path:
-//   POST /__control/plan  {path, status, times?, retry_after?, hang_ms?}
+//   POST /__control/plan  {path, webhook_id?, status, times?, retry_after?, hang_ms?}
+//                         (with webhook_id, only requests carrying that webhook-id)
 //   GET  /__control/received?path=/hooks/x   every request to that path, in order
 // Requests to other paths answer 204.
 const received = [];
@@ -19,7 +20,8 @@ export default {
       return Response.json(received.filter((r) => r.path === path));
     }
     const body = await request.text();
-    const plan = plans.find((p) => p.path === url.pathname && (p.times ?? 1) !== 0);
+    const id = request.headers.get("webhook-id");
+    const plan = plans.find((p) => p.path === url.pathname && (p.webhook_id === undefined || p.webhook_id === id) && (p.times ?? 1) !== 0);
     if (plan && plan.times !== undefined) plan.times -= 1;
     const status = plan?.status ?? 204;
     received.push({
