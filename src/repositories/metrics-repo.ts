@@ -1,37 +1,37 @@
-import { sql } from "drizzle-orm";
+import { asc, count, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { alerts, jobRunStats, runCounters } from "../db/alerts-schema";
+import { jobs } from "../db/schema";
 
 /** What /metrics shows per job: its registration's times and last duration (job_run_stats, kept by triggers on runs). */
-export interface JobMetricsRow {
-  jobName: string;
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-  lastSuccessAt: string | null;
-  lastDurationMs: number | null;
-}
-
-/** Every registered job, by name (the only label: its cardinality is the number of jobs). */
-export function jobMetrics(db: Db): Promise<JobMetricsRow[]> {
-  return db.all<JobMetricsRow>(sql`
-    SELECT j.job_name AS jobName, j.last_run_at AS lastRunAt, j.next_run_at AS nextRunAt,
-           s.last_success_at AS lastSuccessAt, s.last_duration_ms AS lastDurationMs
-    FROM jobs j LEFT JOIN job_run_stats s ON s.job_id = j.job_id
-    ORDER BY j.job_name`);
+export function jobMetrics(db: Db) {
+  return db
+    .select({
+      jobName: jobs.jobName,
+      lastRunAt: jobs.lastRunAt,
+      nextRunAt: jobs.nextRunAt,
+      lastSuccessAt: jobRunStats.lastSuccessAt,
+      lastDurationMs: jobRunStats.lastDurationMs,
+    })
+    .from(jobs)
+    .leftJoin(jobRunStats, eq(jobRunStats.jobId, jobs.jobId))
+    .orderBy(asc(jobs.jobName));
 }
 
 /** The monotonic run counters of the names registered now (a deleted name's series stops; it resumes if registered again). */
-export function runCounts(db: Db): Promise<{ jobName: string; status: string; total: number }[]> {
-  return db.all(sql`
-    SELECT c.job_name AS jobName, c.status AS status, c.total AS total
-    FROM run_counters c JOIN jobs j ON j.job_name = c.job_name
-    ORDER BY c.job_name, c.status`);
+export function runCounts(db: Db) {
+  return db
+    .select({ jobName: runCounters.jobName, status: runCounters.status, total: runCounters.total })
+    .from(runCounters)
+    .innerJoin(jobs, eq(jobs.jobName, runCounters.jobName));
 }
 
 /** Open alerts per registered job and kind. */
-export function openAlertCounts(db: Db): Promise<{ jobName: string; kind: string; open: number }[]> {
-  return db.all(sql`
-    SELECT a.job_name AS jobName, a.kind AS kind, count(*) AS open
-    FROM alerts a JOIN jobs j ON j.job_id = a.job_id
-    WHERE a.resolved_at IS NULL
-    GROUP BY a.job_name, a.kind`);
+export function openAlertCounts(db: Db) {
+  return db
+    .select({ jobName: alerts.jobName, kind: alerts.kind, open: count() })
+    .from(alerts)
+    .innerJoin(jobs, eq(jobs.jobId, alerts.jobId))
+    .where(isNull(alerts.resolvedAt))
+    .groupBy(alerts.jobName, alerts.kind);
 }
