@@ -64,6 +64,19 @@ describe("the alarm runs the job", () => {
     expect(calls.get(name)).toBe(1);
   });
 
+  it("an object that takes on a registration with runs (repair after its state was lost) learns its run count then, not at the next run", async () => {
+    const name = uniqueName("adopted");
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });
+    expect((await call("POST", `/jobs/${name}/trigger`, { body: {} })).json.run_id).toBe("run-0001");
+    await settled(name);
+    await rewriteStorage(name, (kv) => kv.delete(JOB_STATE_KEY)); // the object's state lost, D1 kept
+    expect(await schedulerOf(name).reconcile(name)).toContain("armed: job had no schedule");
+    const stored = await runInDurableObject(schedulerOf(name), (_instance, state) => state.storage.kv.get<{ runSeq?: number }>(JOB_STATE_KEY));
+    expect(stored?.runSeq).toBe(1);
+    expect((await call("POST", `/jobs/${name}/trigger`, { body: {} })).json.run_id).toBe("run-0002");
+    expect((await settled(name)).map((r) => r.run_no)).toEqual([1, 2]);
+  });
+
   it("an object that predates run numbering continues its job's run ids from D1", async () => {
     const name = uniqueName("numbering");
     await registerJob(name, { cron_expression: "* * * * *", handler: "testNoop" });

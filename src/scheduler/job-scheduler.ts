@@ -141,6 +141,16 @@ export class JobScheduler extends DurableObject<Env> {
   }
 
   /**
+   * How many runs a registration this object does not schedule yet already has
+   * (a built-in job armed by repair, a restored object), read when the object
+   * takes it on, so that no run waits on D1 for its number. Undefined for the
+   * registration it schedules: its count is in `state`.
+   */
+  private async runCountOf(row: JobRow, state: JobState): Promise<number | undefined> {
+    return state.config?.jobId === row.jobId ? undefined : await lastRunNo(this.db, row.jobId);
+  }
+
+  /**
    * The next run number of the registration `state` schedules (read from D1
    * once for an object that predates numbering). The caller stores it as
    * `runSeq` before the run is written anywhere, so no number is given twice.
@@ -234,7 +244,7 @@ export class JobScheduler extends DurableObject<Env> {
       const job = await findJob(this.db, jobName);
       if (!job) throw jobNotFound(jobName);
       const held = this.read().config;
-      if (!held || !sameConfig(held, configFromRow(job))) this.adopt(job);
+      if (!held || !sameConfig(held, configFromRow(job))) this.adopt(job, this.read(), await this.runCountOf(job, this.read()));
       await this.reap(expiredRuns(this.running(), now.getTime(), this.instance), now);
       const busy = this.running().find((e) => e.jobId === job.jobId);
       if (busy && job.overlapPolicy === "skip") {
@@ -282,7 +292,7 @@ export class JobScheduler extends DurableObject<Env> {
       await this.arm();
       return repairs;
     }
-    const after = this.adopt(job, state);
+    const after = this.adopt(job, state, await this.runCountOf(job, state));
     if (!before) repairs.push("armed: job had no schedule");
     else if (repairs.length === 0 && !sameConfig(before, after.config!)) repairs.push("rescheduled: schedule differed from D1");
     if (job.isActive && after.next !== null) {
