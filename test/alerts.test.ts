@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { z } from "@hono/zod-openapi";
 import { clock } from "../src/lib/clock";
+import { configuredKeys } from "../src/middleware/auth";
 import { WEBHOOK_EVENTS } from "../src/openapi/webhooks";
 import { ADMIT_AFTER_MS } from "../src/scheduler/run-executor";
 import { call, registerJob, uniqueName } from "./helpers/api";
@@ -263,6 +264,8 @@ describe("failing and paused by policy", () => {
     const pause = audit.json.data.find((a: { action: string }) => a.action === "pause");
     expect(pause).toMatchObject({ actor: "system", after: { is_active: false, paused_by: "policy" } });
     expect(pause.after.reason).toContain("pause_after_failures=2");
+    // No key can be named "system": the audit's actor for a pause by policy is the system's alone.
+    expect(configuredKeys({ SCHEDULER_API_KEYS: "system:admin:tok-system" }).keys).toEqual([]);
     const detail = await call("GET", `/jobs/${name}`);
     expect(detail.json.is_active).toBe(false);
     expect(detail.json.open_alerts.map((a: { kind: string }) => a.kind)).toEqual(["paused_by_policy"]);

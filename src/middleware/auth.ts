@@ -24,7 +24,7 @@ export interface ApiKey {
 /** The label the unnamed token (SCHEDULER_API_TOKEN) gets in the audit and as default triggered_by. */
 export const UNNAMED_KEY_LABEL = "api";
 // Names that already mean something in the audit or in triggered_by.
-const RESERVED_NAMES = new Set([UNNAMED_KEY_LABEL, "scheduler", "anonymous", "supervisor"]);
+const RESERVED_NAMES = new Set([UNNAMED_KEY_LABEL, "scheduler", "anonymous", "supervisor", "system"]);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 // The characters Hono's bearerAuth accepts in a token (RFC 6750 b64token); no ":" so the entry splits cleanly.
 const TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
