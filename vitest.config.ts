@@ -52,5 +52,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     testTimeout: 30_000,
+    // Two files at a time even on a 2-core machine (the default there is one): much of a file's
+    // time is its runtime's start and its migrations, which overlap well.
+    maxWorkers: 2,
   },
 });
