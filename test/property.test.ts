@@ -141,7 +141,9 @@ describe("property: random bodies", () => {
           expect(after.runs).toBe(before.runs);
         });
       }),
-      { numRuns: NUM_RUNS },
+      // One body known to be valid runs first, so that reaching a 201 never rests on the generators' odds
+      // (about 7 valid bodies are expected in 150; a run with none was seen once).
+      { numRuns: NUM_RUNS, examples: [[{ json: { job_name: uniqueName("pbt-ok"), cron_expression: "0 2 * * *", handler: "testNoop" } }]] },
     );
     outcomes.expectBothSides(201);
   });
