@@ -39,14 +39,33 @@ export type BatchStatement = ReturnType<typeof statement>;
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
-function insertRun(db: Db, run: RunStart, status: string, outcome?: RunOutcome) {
+/** A run written as running (not yet finished). */
+function insertRunning(db: Db, run: RunStart) {
+  return statement(db, sql`
+    INSERT INTO runs (job_id, job_name, run_no, scheduled_for, catch_up, triggered_by, dry_run, status, attempts, started_at)
+    SELECT ${run.jobId}, ${run.jobName}, ${run.runNo}, ${run.scheduledFor}, ${run.catchUp ? 1 : 0}, ${run.triggeredBy},
+           ${run.dryRun ? 1 : 0}, 'running', ${run.attempts}, ${run.startedAt}
+    WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ${run.jobId})
+    ON CONFLICT DO NOTHING`);
+}
+
+/**
+ * A run's end, in one statement: the run inserted whole if it was never written
+ * (most scheduled runs), or its running row finished (a manual run, a long one,
+ * or one written by its job's deletion: then the job is gone, the row is not).
+ * Nothing for a run already finished, or for another run of the same instant.
+ */
+function finishRun(db: Db, run: RunStart, outcome: RunOutcome) {
   return statement(db, sql`
     INSERT INTO runs (job_id, job_name, run_no, scheduled_for, catch_up, triggered_by, dry_run, status, attempts,
                       started_at, completed_at, duration_ms, result_summary, error)
     SELECT ${run.jobId}, ${run.jobName}, ${run.runNo}, ${run.scheduledFor}, ${run.catchUp ? 1 : 0}, ${run.triggeredBy},
-           ${run.dryRun ? 1 : 0}, ${status}, ${run.attempts}, ${run.startedAt}, ${outcome?.completedAt ?? null},
-           ${outcome?.durationMs ?? null}, ${json(outcome?.resultSummary)}, ${outcome?.error ?? null}
-    WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ${run.jobId})
+           ${run.dryRun ? 1 : 0}, ${outcome.status}, ${run.attempts}, ${run.startedAt}, ${outcome.completedAt},
+           ${outcome.durationMs}, ${json(outcome.resultSummary)}, ${outcome.error}
+    WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ${run.jobId}) OR EXISTS (SELECT 1 FROM runs WHERE job_id = ${run.jobId} AND run_no = ${run.runNo})
+    ON CONFLICT (job_id, run_no) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, completed_at = excluded.completed_at,
+      duration_ms = excluded.duration_ms, result_summary = excluded.result_summary, error = excluded.error
+      WHERE runs.status = 'running'
     ON CONFLICT DO NOTHING`);
 }
 
@@ -55,7 +74,7 @@ function insertRun(db: Db, run: RunStart, status: string, outcome?: RunOutcome) 
  * the version the object scheduled by), and last_run_* when this is the
  * newest real run (runs may overlap; dry runs describe no execution).
  */
-function moveJob(db: Db, run: RunStart, status: string, position: JobPosition) {
+function moveJob(db: Db, run: RunStart, status: string, position: JobPosition, returning = sql``) {
   // Expressions in an UPDATE read the row as it was, so the condition is repeated per column.
   const ours = sql`(${run.dryRun ? 0 : 1} AND EXISTS (SELECT 1 FROM runs WHERE job_id = ${run.jobId} AND run_no = ${run.runNo} AND started_at = ${run.startedAt})
                    AND (last_run_at IS NULL OR last_run_at <= ${run.startedAt}))`;
@@ -65,12 +84,12 @@ function moveJob(db: Db, run: RunStart, status: string, position: JobPosition) {
       last_run_seq = IIF(${ours}, (SELECT seq FROM runs WHERE job_id = ${run.jobId} AND run_no = ${run.runNo}), last_run_seq),
       last_run_status = IIF(${ours}, ${status}, last_run_status),
       last_run_at = IIF(${ours}, ${run.startedAt}, last_run_at)
-    WHERE job_id = ${run.jobId}`);
+    WHERE job_id = ${run.jobId} ${returning}`);
 }
 
 /** The statements that write a run as running (and the job's last_run_*), for a batch of the caller's. */
 export function admitRunStatements(db: Db, run: RunStart, position: JobPosition) {
-  return [insertRun(db, run, "running"), moveJob(db, run, "running", position)] as const;
+  return [insertRunning(db, run), moveJob(db, run, "running", position)] as const;
 }
 
 /**
@@ -97,8 +116,10 @@ export interface RunOutcome {
 /**
  * A run's final record and the job's fields, in one batch: inserted whole if
  * the run was never admitted (most scheduled runs: one write per run), or the
- * running row finished. False if nothing was recorded (finished already, or
- * the job is gone and the run was never written).
+ * running row finished. `recorded` is false if nothing was recorded (finished
+ * already, or the job is gone and the run was never written); `alertsOpen`
+ * says whether the job has an open alert after the batch, so that a run with
+ * nothing to resolve costs no alert statements.
  */
 export async function recordRun(
   db: Db,
@@ -106,17 +127,14 @@ export async function recordRun(
   outcome: RunOutcome,
   position: JobPosition,
   also: readonly BatchStatement[] = [],
-): Promise<{ recorded: boolean; also: unknown[] }> {
-  const [inserted, finished, , ...rest] = await db.batch([
-    insertRun(db, run, outcome.status, outcome),
-    statement(db, sql`
-      UPDATE runs SET status = ${outcome.status}, attempts = ${run.attempts}, completed_at = ${outcome.completedAt},
-        duration_ms = ${outcome.durationMs}, result_summary = ${json(outcome.resultSummary)}, error = ${outcome.error}
-      WHERE job_id = ${run.jobId} AND run_no = ${run.runNo} AND status = 'running'`),
-    moveJob(db, run, outcome.status, position),
+): Promise<{ recorded: boolean; alertsOpen: boolean; also: unknown[] }> {
+  const [finished, moved, ...rest] = await db.batch([
+    finishRun(db, run, outcome),
+    moveJob(db, run, outcome.status, position, sql`RETURNING EXISTS (SELECT 1 FROM alerts WHERE job_id = ${run.jobId} AND resolved_at IS NULL) AS alerts_open`),
     ...also,
   ]);
-  return { recorded: (inserted.meta.changes ?? 0) + (finished.meta.changes ?? 0) > 0, also: rest };
+  const job = (moved as { results?: { alerts_open?: number }[] }).results?.[0];
+  return { recorded: (finished.meta.changes ?? 0) > 0, alertsOpen: job?.alerts_open === 1, also: rest };
 }
 
 /** Guards statements of a run's record batch: true only when this record wrote the run's end (not an earlier try's). */

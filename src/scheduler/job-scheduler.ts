@@ -506,10 +506,17 @@ export class JobScheduler extends DurableObject<Env> {
           error: outcome.error,
         })
       : [];
-    const alerts = alertWrites(this.db, entry, actions, final.completedAt, recordedNow(entry, final.completedAt));
-    const { recorded, also } = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId), alerts.statements);
+    // Openings go in the record's batch. A resolution follows it, only if the job has an open
+    // alert then (most runs of most jobs have none, and so cost no alert statements).
+    const written = recordedNow(entry, final.completedAt);
+    const alerts = alertWrites(this.db, entry, actions.filter((a) => a.type !== "resolve"), final.completedAt, written);
+    const { recorded, alertsOpen, also } = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId), alerts.statements);
     this.ctx.storage.kv.delete(entry.key);
     const { paused } = this.afterAlerts(entry.jobName, alerts, also);
+    const resolve = actions.filter((a) => a.type === "resolve");
+    if (recorded && alertsOpen && resolve.length > 0) {
+      this.enqueueAlerts(entry.jobName, await applyAlertWrites(this.db, [alertWrites(this.db, entry, resolve, final.completedAt, written)]));
+    }
     if (recorded && !entry.dryRun) {
       const { jobName, runId, scheduledFor, catchUp, startedAt, attempts } = entry;
       const at = scheduledFor === null ? null : Date.parse(scheduledFor);
