@@ -9,6 +9,11 @@
 // For the breakdown, in the same run and with the same batch settings:
 //   http_only_seconds_10k a consumer that signs and POSTs each message to the same receiver
 //                         with the same in-flight cap, but keeps no outbox (no D1)
+//   http_floor_seconds_10k a plain Node client in its own process POSTing the same number of
+//                         signed events to the receiver, same in-flight cap: no queue, no workerd
+//   delivery_ratio_floor  (bare + http_floor) / bare: the least delivery_ratio any consumer can
+//                         show here, since the local queue hands out the next batch only when
+//                         the last has returned (so a batch's requests cannot overlap the hand-off)
 //   enqueue_seconds       until enqueueRunNotifications returned (the consumer starts meanwhile)
 //   batch_ms              medians per batch of 100 from the consumer's delivery.batch log
 //                         lines: claim (one UPDATE ... RETURNING), send, record (one UPDATE)
@@ -25,6 +30,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 const COUNT = Number(process.env.BENCH_DELIVERY_COUNT ?? 10_000);
 const PORT = Number(process.env.BENCH_PORT ?? 8795);
 const PHASE_TIMEOUT_MS = 240_000;
+const IN_FLIGHT = Number(process.env.NOTIFY_MAX_IN_FLIGHT ?? 50); // the service's default cap
 const OUT = join(ROOT, "bench", "out");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
 const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -134,6 +140,14 @@ try {
   receiver.state.accepted = new Map();
   receiver.state.requests = 0;
 
+  // The floor: the same requests from a plain Node client, no queue, no workerd.
+  const floor = JSON.parse(
+    (await run(process.execPath, [join(ROOT, "bench", "lib", "post-floor.mjs"), receiver.url, secret, String(COUNT), String(IN_FLIGHT)], { env })).stdout,
+  );
+  if (floor.failed > 0 || receiver.state.accepted.size < COUNT) throw new Error(`the floor client: ${floor.failed} requests failed`);
+  receiver.state.accepted = new Map();
+  receiver.state.requests = 0;
+
   const start = performance.now();
   const { queued } = await post("/__bench/delivery/enqueue", { runId, jobName });
   const enqueueSeconds = (performance.now() - start) / 1000;
@@ -158,6 +172,8 @@ try {
     http_only_seconds_10k: Number(httpSeconds.toFixed(2)),
     http_only_ratio: Number((httpSeconds / bareSeconds).toFixed(2)),
     http_only_requests: httpRequests,
+    http_floor_seconds_10k: Number(floor.seconds.toFixed(2)),
+    delivery_ratio_floor: Number(((bareSeconds + floor.seconds) / bareSeconds).toFixed(2)),
     enqueue_seconds: Number(enqueueSeconds.toFixed(2)),
     batch_ms: batchMedians(logFile),
     outbox: Object.fromEntries(statuses.map((s) => [s.status, s.n])),
