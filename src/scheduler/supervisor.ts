@@ -115,7 +115,7 @@ export class Supervisor extends DurableObject<Env> {
       }
       report.pruned_runs += (await runRetention(this.env, this.db, now, window.map((row) => row.jobId))).runs;
       await pruneRunSteps(this.db, now);
-      // issue 12 (delivery): requeue lost or stalled notifications, prune old sent ones. The lead re-applies this line at merge.
+      // Delivery: requeue notifications lost between commit and send or stalled in a lease, and prune old sent ones.
       await sweepOutbox(this.env, this.db, now).catch((error) => logEvent("delivery.sweep_failed", { error: String(error) }, "error"));
     } finally {
       this.ctx.storage.kv.put("last_pass", report);
