@@ -19,6 +19,31 @@ function cronHalfAnHourAway(): string {
   return `${minute} * * * *`;
 }
 
+describe("the object's memory", () => {
+  it("holds exactly what it stored, through registration, a run in progress, a PATCH, the record and a deletion", async () => {
+    const name = uniqueName("memory");
+    const matchesStorage = async () => {
+      const { memory, stored } = await runInDurableObject(schedulerOf(name), (instance) => instance.memoryAndStorage());
+      expect(memory).toEqual(stored);
+      return memory;
+    };
+    await registerJob(name, { cron_expression: "* * * * *", handler: "testGated" });
+    expect((await matchesStorage()).state.config?.jobName).toBe(name);
+    const release = gate(name);
+    await setNext(name, minuteFloor(clockNow()));
+    await fireAlarm(name);
+    await vi.waitFor(() => expect(calls.get(name)).toBe(1));
+    expect((await matchesStorage()).running).toHaveLength(1);
+    expect((await call("PATCH", `/jobs/${name}`, { body: { max_retries: 2 } })).status).toBe(200);
+    expect((await matchesStorage()).running[0]?.final).toBe(false);
+    release();
+    expect(await settled(name)).toHaveLength(1);
+    expect((await matchesStorage()).running).toHaveLength(0);
+    expect((await call("DELETE", `/jobs/${name}`)).status).toBe(200);
+    expect((await matchesStorage()).state.config).toBeNull();
+  });
+});
+
 describe("the alarm runs the job", () => {
   it("runs a due instant, records it, and moves next_run_at and the alarm one minute on", async () => {
     const name = uniqueName("alarm");

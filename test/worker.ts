@@ -4,6 +4,8 @@
  * built-ins (a subclass, so the tests never reach into the object's private fields).
  */
 import { JobScheduler as ServiceJobScheduler } from "../src/scheduler/job-scheduler";
+import { EMPTY_JOB_STATE, JOB_STATE_KEY, type JobState } from "../src/scheduler/alarm-plan";
+import { RUN_KEY_PREFIX, type RunningEntry } from "../src/scheduler/run-executor";
 import type { Hold } from "./helpers/hold";
 import { TEST_HANDLERS } from "./helpers/test-handlers";
 
@@ -47,6 +49,30 @@ export class JobScheduler extends ServiceJobScheduler {
 
   writtenDataPoints(): AnalyticsEngineDataPoint[] {
     return this.dataPoints;
+  }
+
+  /** Moves the stored next instant (back-dating makes it due), through the object's own write. */
+  setNext(at: number): void {
+    const state = this.read();
+    if (state === EMPTY_JOB_STATE) throw new Error("the object has no stored state: no next instant to move");
+    this.save({ ...state, next: at });
+  }
+
+  /** Rewrites the stored runs in progress (back-date a deadline or a retry), through the object's own write. */
+  editRunning(edit: (entry: RunningEntry) => RunningEntry): void {
+    for (const entry of this.running()) this.putRun(edit(entry));
+  }
+
+  /** What the object holds in memory beside what its storage holds: the two must always be equal. */
+  memoryAndStorage() {
+    const kv = this.ctx.storage.kv;
+    return {
+      memory: { state: this.read(), running: this.running() },
+      stored: {
+        state: kv.get<JobState>(JOB_STATE_KEY) ?? EMPTY_JOB_STATE,
+        running: [...kv.list<RunningEntry>({ prefix: RUN_KEY_PREFIX })].map(([, entry]) => entry),
+      },
+    };
   }
 
   waitingForTurn(): number {

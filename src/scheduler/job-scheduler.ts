@@ -54,8 +54,8 @@ const WRITE_TRIES = 3;
  * repair) is decided here, one at a time, from a fresh read of D1; the
  * object then schedules by what it wrote. It owns the job's timing: the
  * stored next instant, the alarm, the run numbers, and the runs in progress.
- * Every decision comes from stored state, never from memory alone, so a
- * restart changes nothing.
+ * Every decision comes from what it has stored (kept in memory once read, as
+ * the object is its storage's only writer), so a restart changes nothing.
  */
 export class JobScheduler extends DurableObject<Env> {
   protected readonly db: Db;
@@ -98,17 +98,42 @@ export class JobScheduler extends DurableObject<Env> {
     });
   }
 
-  private read(): JobState {
-    return this.ctx.storage.kv.get<JobState>(JOB_STATE_KEY) ?? EMPTY_JOB_STATE;
+  /**
+   * What the object stores, in memory once read: the object is its storage's
+   * only writer (every write below goes through these methods), so the copy
+   * stays equal to storage; a restart reads it again.
+   */
+  private state: JobState | undefined;
+  private runs: Map<string, RunningEntry> | undefined;
+
+  protected read(): JobState {
+    return (this.state ??= this.ctx.storage.kv.get<JobState>(JOB_STATE_KEY) ?? EMPTY_JOB_STATE);
   }
 
-  private save(state: JobState): JobState {
+  protected save(state: JobState): JobState {
     this.ctx.storage.kv.put(JOB_STATE_KEY, state);
+    this.state = state;
     return state;
   }
 
-  private running(): RunningEntry[] {
-    return [...this.ctx.storage.kv.list<RunningEntry>({ prefix: RUN_KEY_PREFIX })].map(([, entry]) => entry);
+  private runMap(): Map<string, RunningEntry> {
+    return (this.runs ??= new Map(this.ctx.storage.kv.list<RunningEntry>({ prefix: RUN_KEY_PREFIX })));
+  }
+
+  /** The runs in progress, in key order (oldest run first). */
+  protected running(): RunningEntry[] {
+    const runs = this.runMap();
+    return [...runs.keys()].sort().map((key) => runs.get(key)!);
+  }
+
+  protected putRun(entry: RunningEntry): void {
+    this.ctx.storage.kv.put(entry.key, entry);
+    this.runMap().set(entry.key, entry);
+  }
+
+  private dropRun(key: string): void {
+    this.ctx.storage.kv.delete(key);
+    this.runMap().delete(key);
   }
 
   /** Sets the alarm from what is stored, in one synchronous step: a concurrent arm can never leave a stale alarm. */
@@ -227,7 +252,7 @@ export class JobScheduler extends DurableObject<Env> {
         const unwritten = this.running().filter((e) => e.jobId === job.jobId && e.admitAt !== null);
         const audit = auditEntry(actor, "delete", jobName, present.jobDetail(job, []), null, now);
         if (!(await deleteJob(this.db, job, unwritten.map(runStart), audit))) return undefined;
-        for (const entry of unwritten) this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
+        for (const entry of unwritten) this.putRun({ ...entry, admitAt: null });
         const { retired = [] } = this.read();
         this.save({ ...EMPTY_JOB_STATE, retired: [...retired, job.jobId].slice(-RETIRED_KEPT) });
         await this.endRetries(job.jobId, "deleted");
@@ -402,7 +427,7 @@ export class JobScheduler extends DurableObject<Env> {
       inFlight: { owner: this.instance, token: crypto.randomUUID(), since: now },
       deadlineAt: now + entry.timeoutSeconds * 1000,
     };
-    this.ctx.storage.kv.put(going.key, going);
+    this.putRun(going);
     this.ctx.waitUntil(
       clock
         .sleep(0)
@@ -440,17 +465,17 @@ export class JobScheduler extends DurableObject<Env> {
 
   /** A step's outcome: the next step (due now), a retry after backoff if the run may have one, or the run's record. */
   private async settle(step: RunningEntry, outcome: StepOutcome, now: Date): Promise<void> {
-    const entry = this.ctx.storage.kv.get<RunningEntry>(step.key);
+    const entry = this.runMap().get(step.key);
     // Reaped as timed out meanwhile, or started again by another instance: that one's outcome stands.
     if (!entry || entry.inFlight?.token !== step.inFlight?.token) return;
     const idle = { ...entry, inFlight: null, deadlineAt: null };
     if (outcome.status === "more") {
-      this.ctx.storage.kv.put(entry.key, { ...idle, stepAt: now.getTime(), progress: outcome.progress, resumes: 0 });
+      this.putRun({ ...idle, stepAt: now.getTime(), progress: outcome.progress, resumes: 0 });
       return;
     }
     if (outcome.status === "failed" && entry.attempts <= entry.maxRetries && !entry.final) {
       const retryAt = now.getTime() + retryDelayMs(entry.attempts);
-      this.ctx.storage.kv.put(entry.key, { ...idle, retryAt });
+      this.putRun({ ...idle, retryAt });
       logEvent("run.retry", { job_name: entry.jobName, run_id: entry.runId, attempts: entry.attempts, error: outcome.error, retry_at: isoMs(retryAt) }, "warn");
       return;
     }
@@ -459,7 +484,7 @@ export class JobScheduler extends DurableObject<Env> {
 
   /** Writes a scheduled run still going to D1 as running, so it shows in the API. */
   private async admitLate(entry: RunningEntry): Promise<void> {
-    this.ctx.storage.kv.put(entry.key, { ...entry, admitAt: null });
+    this.putRun({ ...entry, admitAt: null });
     await admitRun(this.db, runStart(entry), this.position(entry.jobId));
   }
 
@@ -483,7 +508,7 @@ export class JobScheduler extends DurableObject<Env> {
     const now = clock.now();
     for (const entry of this.running()) {
       if (entry.jobId !== jobId) continue;
-      if (entry.retryAt === null) this.ctx.storage.kv.put(entry.key, { ...entry, final: true });
+      if (entry.retryAt === null) this.putRun({ ...entry, final: true });
       else await this.record(entry, { status: "failed", summary: null, error: `not retried: the job was ${why} while the run waited for attempt ${entry.attempts + 1}` }, now);
     }
   }
@@ -511,7 +536,7 @@ export class JobScheduler extends DurableObject<Env> {
     const written = recordedNow(entry, final.completedAt);
     const alerts = alertWrites(this.db, entry, actions.filter((a) => a.type !== "resolve"), final.completedAt, written);
     const { recorded, alertsOpen, also } = await recordRun(this.db, runStart(entry), final, this.position(entry.jobId), alerts.statements);
-    this.ctx.storage.kv.delete(entry.key);
+    this.dropRun(entry.key);
     const { paused } = this.afterAlerts(entry.jobName, alerts, also);
     const resolve = actions.filter((a) => a.type === "resolve");
     if (recorded && alertsOpen && resolve.length > 0) {

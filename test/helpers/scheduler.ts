@@ -1,6 +1,5 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
-import { JOB_STATE_KEY, type JobState } from "../../src/scheduler/alarm-plan";
 import type { RunningEntry } from "../../src/scheduler/run-executor";
 import type { JobScheduler as TestJobScheduler } from "../worker";
 import { call } from "./api";
@@ -32,18 +31,12 @@ export async function rewriteStorage(jobName: string, rewrite: (kv: SyncKvStorag
 
 /** Moves the object's stored next instant (back-dating makes it due). Runs in progress carry on. */
 export async function setNext(jobName: string, at: number): Promise<void> {
-  await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
-    const stored = state.storage.kv.get<JobState>(JOB_STATE_KEY);
-    if (!stored) throw new Error(`${jobName}'s object has no state to move`);
-    state.storage.kv.put(JOB_STATE_KEY, { ...stored, next: at });
-  });
+  await runInDurableObject(schedulerOf(jobName), (instance) => instance.setNext(at));
 }
 
 /** Rewrites the stored runs in progress (back-date a deadline or a retry). */
 export async function editRunning(jobName: string, edit: (entry: RunningEntry) => RunningEntry): Promise<void> {
-  await runInDurableObject(schedulerOf(jobName), (_instance, state) => {
-    for (const [key, entry] of state.storage.kv.list<RunningEntry>({ prefix: "run:" })) state.storage.kv.put(key, edit(entry));
-  });
+  await runInDurableObject(schedulerOf(jobName), (instance) => instance.editRunning(edit));
 }
 
 /**
