@@ -270,20 +270,22 @@ describe("instantsBetween", () => {
     expect(instantsBetween("* * * * *", "UTC", from, to)).toEqual({
       count: 4,
       latest: new Date("2027-06-15T10:03:00.000Z"),
+      next: new Date("2027-06-15T10:04:00.000Z"),
     });
     expect(instantsBetween("* * * * *", "UTC", new Date(from.getTime() + 1), new Date(to.getTime() - 1))).toEqual({
       count: 2,
       latest: new Date("2027-06-15T10:02:00.000Z"),
+      next: new Date("2027-06-15T10:03:00.000Z"),
     });
   });
 
   it("is empty when nothing falls in the interval, or the interval is reversed", () => {
     expect(
       instantsBetween("0 2 * * *", "UTC", new Date("2027-06-15T02:00:00.001Z"), new Date("2027-06-16T01:59:59.999Z")),
-    ).toEqual({ count: 0, latest: null });
+    ).toEqual({ count: 0, latest: null, next: new Date("2027-06-16T02:00:00.000Z") });
     expect(
       instantsBetween("* * * * *", "UTC", new Date("2027-06-15T10:05:00.000Z"), new Date("2027-06-15T10:00:00.000Z")),
-    ).toEqual({ count: 0, latest: null });
+    ).toEqual({ count: 0, latest: null, next: new Date("2027-06-15T10:01:00.000Z") });
   });
 
   it("stops counting at the limit but still reports the true latest instant", () => {
@@ -294,10 +296,10 @@ describe("instantsBetween", () => {
       new Date("2027-06-16T00:00:00.000Z"),
       50,
     );
-    expect(result).toEqual({ count: 50, latest: new Date("2027-06-16T00:00:00.000Z") });
+    expect(result).toEqual({ count: 50, latest: new Date("2027-06-16T00:00:00.000Z"), next: new Date("2027-06-16T00:01:00.000Z") });
     expect(
       instantsBetween("* * * * *", "UTC", new Date("2027-06-15T00:00:00.000Z"), new Date("2027-06-16T00:00:00.000Z")),
-    ).toEqual({ count: 100, latest: new Date("2027-06-16T00:00:00.000Z") });
+    ).toEqual({ count: 100, latest: new Date("2027-06-16T00:00:00.000Z"), next: new Date("2027-06-16T00:01:00.000Z") });
   });
 
   it("counts a fixed-hour job once on a fall-back day (America/New_York, 2027-11-07)", () => {
@@ -308,7 +310,7 @@ describe("instantsBetween", () => {
         new Date("2027-11-06T12:00:00.000Z"),
         new Date("2027-11-08T12:00:00.000Z"),
       ),
-    ).toEqual({ count: 2, latest: new Date("2027-11-08T06:30:00.000Z") }); // 11-07 05:30Z and 11-08 06:30Z
+    ).toEqual({ count: 2, latest: new Date("2027-11-08T06:30:00.000Z"), next: new Date("2027-11-09T06:30:00.000Z") }); // 11-07 05:30Z and 11-08 06:30Z
   });
 });
 

@@ -126,9 +126,11 @@ export function latestRunAtOrBefore(expression: string, timezone: string, at: Da
 }
 
 /**
- * The instants in [from, to]: the latest, and how many (counted up to
- * `limit`: after a long outage of a frequent job, "at least 100" is enough to
- * say, and counting them all would cost the alarm real CPU).
+ * The instants in [from, to]: how many (counted up to `limit`: after a long
+ * outage of a frequent job, "at least 100" is enough to say, and counting
+ * them all would cost the alarm real CPU), the latest, and the first one after
+ * `to`. It walks forward from `from`, so an alarm at its instant takes two
+ * steps: the instant, then the next one.
  */
 export function instantsBetween(
   expression: string,
@@ -136,17 +138,20 @@ export function instantsBetween(
   from: Date,
   to: Date,
   limit = 100,
-): { count: number; latest: Date | null } {
-  if (to.getTime() < from.getTime()) return { count: 0, latest: null };
+): { count: number; latest: Date | null; next: Date | null } {
   const cron = build(expression, timezone);
-  const [latest] = cron.previousRuns(1, new Date(to.getTime() + 1));
-  if (!latest || latest.getTime() < from.getTime()) return { count: 0, latest: null };
+  if (to.getTime() < from.getTime()) return { count: 0, latest: null, next: cron.nextRun(to) };
   let count = 0;
-  let cursor: Date | null = new Date(from.getTime() - 1);
-  while (count < limit) {
-    cursor = cron.nextRun(cursor);
-    if (!cursor || cursor.getTime() > to.getTime()) break;
+  let latest: Date | null = null;
+  let cursor = cron.nextRun(new Date(from.getTime() - 1));
+  while (cursor && cursor.getTime() <= to.getTime()) {
+    if (count === limit) {
+      // More than `limit`: the latest and the next are found from `to` instead.
+      return { count, latest: cron.previousRuns(1, new Date(to.getTime() + 1))[0] ?? latest, next: cron.nextRun(to) };
+    }
     count++;
+    latest = cursor;
+    cursor = cron.nextRun(cursor);
   }
-  return { count, latest };
+  return { count, latest, next: cursor };
 }

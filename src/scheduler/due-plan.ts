@@ -1,4 +1,4 @@
-import { instantsBetween, nextRunAfter } from "../cron/schedule";
+import { instantsBetween } from "../cron/schedule";
 
 /**
  * How late an instant may be and still count as on time. Alarms are normally
@@ -34,8 +34,8 @@ export interface DuePlan {
  *   if it is within `catchupWindowSeconds`; `skip` records it as skipped.
  */
 export function planDue(policy: DuePolicy, nextRunAt: Date, now: Date): DuePlan {
-  const next = nextRunAfter(policy.cronExpression, policy.timezone, now);
   const due = instantsBetween(policy.cronExpression, policy.timezone, nextRunAt, now);
+  const next = due.next;
   if (due.count === 0 || !due.latest) return { run: null, skipped: null, missed: 0, next };
 
   const latest = due.latest;
