@@ -1,3 +1,4 @@
+import { Cron } from "croner";
 import { describe, expect, it } from "vitest";
 import {
   canonicalTimeZone,
@@ -222,6 +223,17 @@ describe("nextRunAfter and upcomingRuns", () => {
     expect(nextRunAfter("* * * * *", "UTC", new Date("2027-06-15T10:20:59.999Z"))?.toISOString()).toBe(
       "2027-06-15T10:21:00.000Z",
     );
+  });
+
+  it("a zone that is UTC all year gives croner's own instants for that zone", () => {
+    const expressions = ["* * * * *", "*/7 3-5 * * *", "0 0 29 2 *", "30 2 L * *", "0 9 * * 1-5", "15 10 1,15 * 5", "0 0 * * 5#2", "@weekly", "@yearly"];
+    const from = new Date("2027-02-27T23:58:30.000Z");
+    for (const zone of ["UTC", "Etc/UTC", "GMT", "Etc/GMT"]) {
+      for (const expression of expressions) {
+        const croner = new Cron(expression, { timezone: zone, paused: true, mode: "5-part" }).nextRuns(40, from).map((d) => d.toISOString());
+        expect(runs(expression, zone, from, 40), `${expression} in ${zone}`).toEqual(croner);
+      }
+    }
   });
 
   it("nextRunAfter returns whole minutes (no seconds or milliseconds)", () => {

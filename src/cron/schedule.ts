@@ -40,13 +40,17 @@ export function isValidTimeZone(zone: string): boolean {
 // Parsed patterns, reused: an alarm computes its due instants and next instant
 // from the same expression, and thousands of jobs share a few expressions.
 const parsed = new Map<string, Cron>();
+const UTC_ZONES = new Set(["UTC", "Etc/UTC", "GMT", "Etc/GMT"]);
 const PARSED_MAX = 1_000;
 
 function build(expression: string, timezone: string): Cron {
   const key = `${timezone}\u0000${expression.trim()}`;
   let cron = parsed.get(key);
   if (!cron) {
-    cron = new Cron(expression.trim(), { timezone, paused: true, mode: "5-part" });
+    // A zone that is UTC all year goes to croner as an offset: the same instants, without an
+    // Intl time-zone conversion in every step of its search (bench/RESULTS.md, issue 10).
+    const zone = UTC_ZONES.has(timezone) ? { utcOffset: 0 } : { timezone };
+    cron = new Cron(expression.trim(), { ...zone, paused: true, mode: "5-part" });
     if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
     parsed.set(key, cron);
   }
